@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# handoff: the two commands of README.md are `make demo` and `make check`.
+# Everything else is a step they depend on.
+#
+#   make deps      install the toolchain and test tools (idempotent, fast when done)
+#   make kernel    build the patched 6.12 test kernel (cached under $(HANDOFF_CACHE))
+#   make module    build drivers/net/handoff/handoff.ko against it (clippy, warnings are errors)
+#   make host-test cargo tests, clippy and rustfmt of the host crates
+#   make vm-test   KUnit and the kselftests in a virtme-ng VM
+#   make check     host-test + vm-test
+#   make demo      boot the VM, build the topology, show handoff at work
+
+HANDOFF_CACHE ?= /var/cache/handoff
+export HANDOFF_CACHE
+KDIR ?= $(HANDOFF_CACHE)/linux-6.12
+export KDIR
+
+SHELL := /bin/bash
+TOP := $(CURDIR)
+HOST_CRATES := drivers/net/handoff/proto tools/handoff
+# Lines of the kernel's make that the build needs; see scripts/env.sh.
+KMAKE = source scripts/env.sh && flock $(HANDOFF_CACHE)/kdir.lock \
+	make -C $(KDIR) "$${KMAKE_VARS[@]}"
+
+.PHONY: all deps kernel module host-test vm-test check demo clean kunit selftests help
+
+all: module
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+deps:
+	@bash scripts/deps.sh
+
+kernel: deps
+	@flock $(HANDOFF_CACHE)/kdir.lock bash scripts/kernel.sh
+
+module: kernel
+	@$(KMAKE) M=$(TOP) CLIPPY=1 KRUSTFLAGS=-Dwarnings KCFLAGS=-Werror modules
+	@ls -l drivers/net/handoff/handoff.ko
+
+host-test: deps
+	@set -e; for c in $(HOST_CRATES); do \
+	  [ -f $$c/Cargo.toml ] || continue; \
+	  echo "== cargo test: $$c"; \
+	  (cd $$c && cargo fmt --check && cargo clippy -q --all-targets -- -D warnings && cargo test -q); \
+	done
+
+vm-test: module
+	@bash scripts/vm.sh --test
+
+check: host-test vm-test
+
+demo: module
+	@bash scripts/vm.sh --demo
+
+clean:
+	@-[ -d $(KDIR) ] && $(KMAKE) M=$(TOP) clean
+	@for c in $(HOST_CRATES); do [ -f $$c/Cargo.toml ] && (cd $$c && cargo clean); done; true

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! handoff: every server of a farm its own TCP load balancer.
+//!
+//! The module answers SYNs for a service address at the NIC ingress hook,
+//! keeps half-open connections in its own tables and, once the first request
+//! bytes arrive, hands each connection to the local stack or to a peer server.
+//! See `Documentation/handoff/design.rst`.
+//!
+//! Every network namespace is an independent handoff instance: its state is
+//! [`netns::HandoffNet`], created and destroyed with the namespace.
+
+use kernel::net::namespace::PernetRegistration;
+use kernel::prelude::*;
+
+mod netns;
+mod stats;
+#[cfg(CONFIG_KUNIT)]
+mod tests;
+
+module! {
+    type: Handoff,
+    name: "handoff",
+    author: "handoff developers",
+    description: "TCP connection handoff: every server its own load balancer",
+    license: "GPL",
+}
+
+struct Handoff {
+    _pernet: PernetRegistration<netns::HandoffNet>,
+}
+
+impl kernel::Module for Handoff {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let pernet = netns::PERNET.register()?;
+        pr_info!("loaded\n");
+        Ok(Handoff { _pernet: pernet })
+    }
+}
+
+impl Drop for Handoff {
+    fn drop(&mut self) {
+        // `_pernet` is dropped after this: every namespace's state goes with it.
+        pr_info!("unloading\n");
+    }
+}

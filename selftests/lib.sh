@@ -1,0 +1,121 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers of the handoff kselftests: KTAP output, module loading,
+# the test topology (network namespaces) and the kernel-splat check.
+#
+# Every test sources this file, calls ktap_plan N, reports each case with
+# ok / fail / skip, and ends with ktap_finish. On exit the topology is torn
+# down and the kernel log since the test began is searched for splats: one
+# fails the test.
+
+set -u
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HANDOFF_KO=${HANDOFF_KO:-}
+ksft_pass=0 ksft_fail=0 ksft_skip=0 ksft_n=0
+ksft_name=$(basename "$0" .sh)
+NS_PREFIX="ho$$"
+NAMESPACES=()
+
+ktap_plan() { echo "TAP version 13"; echo "1..$1"; }
+ok()   { ksft_n=$((ksft_n + 1)); ksft_pass=$((ksft_pass + 1)); echo "ok $ksft_n $*"; }
+fail() { ksft_n=$((ksft_n + 1)); ksft_fail=$((ksft_fail + 1)); echo "not ok $ksft_n $*"; }
+skip() { ksft_n=$((ksft_n + 1)); ksft_skip=$((ksft_skip + 1)); echo "ok $ksft_n $* # SKIP"; }
+diag() { echo "# $*"; }
+# check NAME CMD...: one test case that passes when CMD succeeds.
+check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
+
+die() { diag "fatal: $*"; fail "$ksft_name setup"; exit 1; }
+
+# --- kernel log ---------------------------------------------------------
+ksft_mark="handoff-selftest-$ksft_name-$$"
+echo "$ksft_mark start" > /dev/kmsg
+# Prints the kernel log since this test started.
+dmesg_since_start() { dmesg | sed -n "/$ksft_mark start/,\$p"; }
+splat_check() {
+  local re
+  re=$(cat "$here/splat.re")
+  if dmesg_since_start | grep -qE "$re"; then
+    diag "kernel splat during $ksft_name:"
+    dmesg_since_start | grep -E -A25 "$re" | head -80 | sed 's/^/#   /'
+    return 1
+  fi
+}
+
+# --- module -------------------------------------------------------------
+module_loaded() { [ -d /sys/module/handoff ]; }
+module_load() {
+  [ -n "$HANDOFF_KO" ] && [ -f "$HANDOFF_KO" ] || die "HANDOFF_KO not set or missing: '$HANDOFF_KO'"
+  module_loaded && rmmod handoff
+  insmod "$HANDOFF_KO" "$@"
+}
+module_unload() { ! module_loaded || rmmod handoff; }
+
+# --- debugfs ------------------------------------------------------------
+debugfs_mount() {
+  mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+}
+
+# --- topology -----------------------------------------------------------
+# ns_add NAME: a network namespace with lo up, removed when the test exits.
+ns_add() {
+  local ns="$NS_PREFIX-$1"
+  ip netns add "$ns" || die "ip netns add $ns"
+  ip -n "$ns" link set lo up
+  NAMESPACES+=("$ns")
+  echo "$ns"
+}
+ns_del_all() {
+  local ns
+  for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  NAMESPACES=()
+}
+# in NS CMD...: run CMD in the test namespace NS (short name).
+in_ns() { local ns="$NS_PREFIX-$1"; shift; ip netns exec "$ns" "$@"; }
+
+# topo_setup: client, front server and back-end servers.
+#   client  c   10.0.1.1/24 on the client network
+#   front   f   10.0.1.2/24 client network, 10.0.2.2/24 redistribution network
+#   back    b1  10.0.1.3/24, 10.0.2.3/24      b2  10.0.1.4/24, 10.0.2.4/24
+# Both networks are bridges in a "switch" namespace s. The VIP 10.0.0.100 is
+# on lo of every server (direct server return); the client reaches it through
+# the front server. All addresses exist only inside the VM.
+VIP=10.0.0.100
+topo_setup() {
+  local sw h i
+  sw=$(ns_add s)
+  ip -n "$sw" link add brc type bridge && ip -n "$sw" link set brc up
+  ip -n "$sw" link add brr type bridge && ip -n "$sw" link set brr up
+  ns_add c >/dev/null
+  for h in f b1 b2; do ns_add "$h" >/dev/null; done
+  # attach HOST IFNAME BRIDGE ADDR
+  attach() {
+    local ns="$NS_PREFIX-$1" peer="$1-$2"
+    ip link add "$2" netns "$ns" type veth peer name "$peer" netns "$sw" || die "veth $1 $2"
+    ip -n "$sw" link set "$peer" master "$3" up
+    ip -n "$ns" addr add "$4/24" dev "$2"
+    ip -n "$ns" link set "$2" up
+  }
+  attach c eth0 brc 10.0.1.1
+  i=2
+  for h in f b1 b2; do
+    attach "$h" eth0 brc "10.0.1.$i"
+    attach "$h" eth1 brr "10.0.2.$i"
+    ip -n "$NS_PREFIX-$h" addr add "$VIP/32" dev lo
+    i=$((i + 1))
+  done
+  ip -n "$NS_PREFIX-c" route add "$VIP/32" via 10.0.1.2
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT
+  ns_del_all
+  module_unload 2>/dev/null
+  if ! splat_check; then fail "$ksft_name: no kernel splat"; rc=1; fi
+  [ "$ksft_fail" -eq 0 ] || rc=1
+  diag "$ksft_name: $ksft_pass passed, $ksft_fail failed, $ksft_skip skipped"
+  exit $rc
+}
+trap cleanup EXIT
+
+ktap_finish() { exit 0; }

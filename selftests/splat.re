@@ -1,0 +1,1 @@
+(WARNING:|BUG:|Oops|general protection fault|kernel BUG|possible circular locking|possible recursive locking|inconsistent lock state|lockdep|suspicious RCU usage|UBSAN|KASAN|kmemleak|Kernel panic|refcount_t:|list_add corruption|list_del corruption|sleeping function called from invalid context|scheduling while atomic|stack-protector)
