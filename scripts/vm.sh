@@ -44,6 +44,7 @@ run_vm() {
 }
 
 vmtmp=$(mktemp -d /tmp/handoff-vm.XXXXXX)
+chmod 755 "$vmtmp"  # servers in the VM (nginx workers) read files under it
 trap 'rm -rf "$vmtmp"' EXIT
 export HANDOFF_KO=$ko HANDOFF_TMP=$vmtmp
 

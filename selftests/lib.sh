@@ -56,13 +56,16 @@ debugfs_mount() {
 }
 
 # --- topology -----------------------------------------------------------
-# ns_add NAME: a network namespace with lo up, removed when the test exits.
+# nsname SHORT: the full name of the test namespace SHORT.
+nsname() { echo "$NS_PREFIX-$1"; }
+# ns_add SHORT: a network namespace with lo up, removed when the test exits.
+# (Not in a command substitution: the list of namespaces lives in this shell.)
 ns_add() {
-  local ns="$NS_PREFIX-$1"
+  local ns
+  ns=$(nsname "$1")
   ip netns add "$ns" || die "ip netns add $ns"
   ip -n "$ns" link set lo up
   NAMESPACES+=("$ns")
-  echo "$ns"
 }
 ns_del_all() {
   local ns
@@ -82,11 +85,12 @@ in_ns() { local ns="$NS_PREFIX-$1"; shift; ip netns exec "$ns" "$@"; }
 VIP=10.0.0.100
 topo_setup() {
   local sw h i
-  sw=$(ns_add s)
+  ns_add s
+  sw=$(nsname s)
   ip -n "$sw" link add brc type bridge && ip -n "$sw" link set brc up
   ip -n "$sw" link add brr type bridge && ip -n "$sw" link set brr up
-  ns_add c >/dev/null
-  for h in f b1 b2; do ns_add "$h" >/dev/null; done
+  ns_add c
+  for h in f b1 b2; do ns_add "$h"; done
   # attach HOST IFNAME BRIDGE ADDR
   attach() {
     local ns="$NS_PREFIX-$1" peer="$1-$2"

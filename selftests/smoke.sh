@@ -6,11 +6,12 @@
 
 ktap_plan 6
 check "insmod handoff.ko" module_load
-check "module is live" grep -qx Live /sys/module/handoff/initstate
+check "module is live" grep -qx live /sys/module/handoff/initstate
 
 created=1
 for n in 1 2 3; do
-  ns=$(ns_add "n$n") || created=0
+  ns_add "n$n"
+  ns=$(nsname "n$n")
   # A device in each namespace, so teardown dismantles devices too.
   ip -n "$ns" link add d0 type dummy && ip -n "$ns" addr add "10.9.$n.1/24" dev d0 &&
     ip -n "$ns" link set d0 up || created=0
@@ -18,7 +19,7 @@ for n in 1 2 3; do
 done
 check "3 namespaces created with the module loaded" [ "$created" = 1 ]
 ns_del_all
-check "3 namespaces deleted" [ -z "$(ip netns list | grep "^$NS_PREFIX-")" ]
+check "3 namespaces deleted" [ -z "$(ip netns list | grep "^$NS_PREFIX-n")" ]
 check "rmmod handoff" rmmod handoff
 check "module gone" [ ! -d /sys/module/handoff ]
 ktap_finish
