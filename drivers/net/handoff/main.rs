@@ -14,6 +14,7 @@ use kernel::net::namespace::PernetRegistration;
 use kernel::prelude::*;
 
 mod netns;
+pub mod proto;
 mod stats;
 #[cfg(CONFIG_KUNIT)]
 mod tests;

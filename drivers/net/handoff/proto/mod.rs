@@ -1,0 +1,12 @@
+//! Protocol logic of handoff that needs no kernel types.
+//!
+//! Everything here is plain `core` Rust: it is compiled into the kernel
+//! module and, through `host.rs`, into a host crate for tests and fuzzing.
+//! Parsers never panic on packet input; they return errors instead.
+
+pub mod conn;
+pub mod cookie;
+pub mod packet;
+pub mod seq;
+pub mod siphash;
+pub mod tcpopt;

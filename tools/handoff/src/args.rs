@@ -1,0 +1,1201 @@
+//! iproute2-style command line: `handoff [OPTIONS] OBJECT [COMMAND [ARGS]]`.
+//!
+//! Objects, commands, keywords, options and enum values may be abbreviated
+//! to any unique prefix (`handoff serv sh` is `handoff service show`); an
+//! exact match always wins, and a prefix shared by several words is an
+//! "ambiguous" error listing them.  Options (`-j`, `-p`, `-s`, ...) may
+//! appear before the object or wherever a keyword is expected.
+
+use std::net::IpAddr;
+
+use crate::addr::{check_unicast, parse_addr_port, parse_endpoint, Port};
+use crate::model::{
+    Node, Peer, PolicyParams, Rule, Service, FALLBACK_NAMES, POLICY_NAMES, TABLE_NAMES,
+};
+use crate::output::Format;
+use crate::uapi::*;
+use crate::Error;
+
+/// The objects `handoff` knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Object {
+    Service,
+    Peer,
+    Node,
+    Conn,
+    Stats,
+    Monitor,
+}
+
+impl Object {
+    pub fn name(self) -> &'static str {
+        match self {
+            Object::Service => "service",
+            Object::Peer => "peer",
+            Object::Node => "node",
+            Object::Conn => "conn",
+            Object::Stats => "stats",
+            Object::Monitor => "monitor",
+        }
+    }
+}
+
+/// Global options.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Opts {
+    pub format: Format,
+    /// `-s`: statistics in detail (per service and per peer).
+    pub details: bool,
+}
+
+/// A parsed command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Help(Option<Object>),
+    Version,
+    /// The service, and the interface names still to resolve to indexes.
+    ServiceAdd(Service, Vec<String>),
+    ServiceDel(Service),
+    ServiceShow(Option<Service>),
+    PeerAdd(Peer),
+    PeerDel(u32),
+    PeerShow(Option<u32>),
+    NodeSet(Node),
+    NodeShow,
+    ConnShow(Option<u32>),
+    ConnFlush(Option<u32>),
+    Stats,
+    Monitor,
+}
+
+// ---------------------------------------------------------------------------
+// Keyword matching
+
+/// Result of looking a word up in a table of keywords.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup<T> {
+    Found(T),
+    Unknown,
+    /// The names the prefix could stand for (one per distinct meaning).
+    Ambiguous(Vec<&'static str>),
+}
+
+/// Look `word` up: an exact name wins, else a unique prefix.  Several names
+/// with the same meaning (aliases such as `del`/`delete`) are not ambiguous.
+pub fn lookup<T: Copy + PartialEq>(word: &str, table: &[(&'static str, T)]) -> Lookup<T> {
+    if let Some((_, v)) = table.iter().find(|(name, _)| *name == word) {
+        return Lookup::Found(*v);
+    }
+    if word.is_empty() {
+        return Lookup::Unknown;
+    }
+    let mut hits: Vec<(&'static str, T)> = Vec::new();
+    for (name, v) in table {
+        if name.starts_with(word) && !hits.iter().any(|(_, h)| h == v) {
+            hits.push((name, *v));
+        }
+    }
+    match hits.len() {
+        0 => Lookup::Unknown,
+        1 => Lookup::Found(hits[0].1),
+        _ => Lookup::Ambiguous(hits.into_iter().map(|(n, _)| n).collect()),
+    }
+}
+
+/// Look up and turn failures into usage errors: `unknown WHAT "word" (try
+/// "HINT")` / `ambiguous WHAT "word": a, b`.
+fn find<T: Copy + PartialEq>(
+    what: &str,
+    word: &str,
+    table: &[(&'static str, T)],
+    hint: &str,
+) -> Result<T, Error> {
+    match lookup(word, table) {
+        Lookup::Found(v) => Ok(v),
+        Lookup::Unknown => Err(Error::Usage(format!(
+            "unknown {what} \"{word}\" (try \"{hint}\")"
+        ))),
+        Lookup::Ambiguous(names) => Err(Error::Usage(format!(
+            "ambiguous {what} \"{word}\": {}",
+            names.join(", ")
+        ))),
+    }
+}
+
+/// Look up a named enum value (policy, table, ...).
+fn find_value(
+    what: &str,
+    word: &str,
+    names: &[(u32, &'static str)],
+    hint: &str,
+) -> Result<u32, Error> {
+    let table: Vec<(&'static str, u32)> = names.iter().map(|(v, n)| (*n, *v)).collect();
+    find(what, word, &table, hint)
+}
+
+// ---------------------------------------------------------------------------
+// Scalars
+
+/// A decimal u32 no smaller than `min`: `invalid WHAT "s"` otherwise.
+pub fn parse_u32(what: &str, s: &str, min: u32) -> Result<u32, Error> {
+    let digits = !s.is_empty() && s.len() <= 10 && s.bytes().all(|b| b.is_ascii_digit());
+    match s.parse::<u32>() {
+        Ok(v) if digits && v >= min => Ok(v),
+        _ => Err(Error::Usage(format!("invalid {what} \"{s}\""))),
+    }
+}
+
+/// An id (node or peer): 1..=u32::MAX.
+fn parse_id(what: &str, s: &str) -> Result<u32, Error> {
+    parse_u32(what, s, 1)
+}
+
+/// An interface name as the kernel accepts it (dev_valid_name()).
+pub fn check_ifname(name: &str) -> Result<(), Error> {
+    let ok = !name.is_empty()
+        && name.len() < libc::IFNAMSIZ
+        && name != "."
+        && name != ".."
+        && !name
+            .bytes()
+            .any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace() || b == 0);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!("invalid interface name \"{name}\"")))
+    }
+}
+
+fn check_str(what: &str, s: &str, valid: impl Fn(u8) -> bool) -> Result<(), Error> {
+    if s.is_empty() || s.len() >= HANDOFF_STR_MAX || !s.bytes().all(valid) {
+        return Err(Error::Usage(format!("invalid {what} \"{s}\"")));
+    }
+    Ok(())
+}
+
+fn host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._*:[]".contains(&b)
+}
+
+fn path_byte(b: u8) -> bool {
+    b.is_ascii_graphic()
+}
+
+/// A cookie name is an RFC 6265 token.
+fn cookie_byte(b: u8) -> bool {
+    b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)
+}
+
+/// `match` of host-uri: `HOST`, `HOST/PATH`, `/PATH`, `*`, `*/PATH`.
+fn parse_uri_match(m: &str) -> Result<(Option<String>, Option<String>), Error> {
+    let (host, path) = match m.find('/') {
+        Some(i) => (&m[..i], Some(&m[i..])),
+        None => (m, None),
+    };
+    let host = match host {
+        "" | "*" => None,
+        h => {
+            check_str("host", h, host_byte)
+                .map_err(|_| Error::Usage(format!("invalid host \"{h}\" in \"{m}\"")))?;
+            Some(h.to_ascii_lowercase())
+        }
+    };
+    if let Some(p) = path {
+        check_str("path", p, path_byte)
+            .map_err(|_| Error::Usage(format!("invalid path \"{p}\" in \"{m}\"")))?;
+    }
+    if m.is_empty() {
+        return Err(Error::Usage("invalid match \"\"".to_string()));
+    }
+    Ok((host, path.map(str::to_string)))
+}
+
+/// `match` of tls-sni: a server name, `*.domain` or `*`.
+fn parse_sni_match(m: &str) -> Result<Option<String>, Error> {
+    if m == "*" {
+        return Ok(None);
+    }
+    check_str("server name", m, |b| {
+        b.is_ascii_alphanumeric() || b"-._*".contains(&b)
+    })?;
+    Ok(Some(m.to_ascii_lowercase()))
+}
+
+// ---------------------------------------------------------------------------
+// The parser
+
+const OPTIONS: &[(&str, char)] = &[
+    ("json", 'j'),
+    ("pretty", 'p'),
+    ("statistics", 's'),
+    ("stats", 's'),
+    ("Version", 'V'),
+    ("help", 'h'),
+];
+
+const OBJECTS: &[(&str, Object)] = &[
+    ("service", Object::Service),
+    ("peer", Object::Peer),
+    ("node", Object::Node),
+    ("conn", Object::Conn),
+    ("connection", Object::Conn),
+    ("stats", Object::Stats),
+    ("statistics", Object::Stats),
+    ("monitor", Object::Monitor),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verb {
+    Add,
+    Del,
+    Show,
+    Set,
+    Flush,
+    Help,
+}
+
+const SERVICE_VERBS: &[(&str, Verb)] = &[
+    ("add", Verb::Add),
+    ("del", Verb::Del),
+    ("delete", Verb::Del),
+    ("show", Verb::Show),
+    ("list", Verb::Show),
+    ("help", Verb::Help),
+];
+const PEER_VERBS: &[(&str, Verb)] = SERVICE_VERBS;
+const NODE_VERBS: &[(&str, Verb)] = &[
+    ("set", Verb::Set),
+    ("show", Verb::Show),
+    ("list", Verb::Show),
+    ("help", Verb::Help),
+];
+const CONN_VERBS: &[(&str, Verb)] = &[
+    ("show", Verb::Show),
+    ("list", Verb::Show),
+    ("flush", Verb::Flush),
+    ("help", Verb::Help),
+];
+const STATS_VERBS: &[(&str, Verb)] = &[
+    ("show", Verb::Show),
+    ("list", Verb::Show),
+    ("help", Verb::Help),
+];
+const MONITOR_VERBS: &[(&str, Verb)] = &[("help", Verb::Help)];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kw {
+    Dev,
+    Policy,
+    Match,
+    Name,
+    Fallback,
+    MaxTemporary,
+    MaxForward,
+    SynTimeout,
+    IdleTimeout,
+    Address,
+    Weight,
+    Id,
+    Forward,
+    Sync,
+    Node,
+}
+
+const SERVICE_ADD_KWS: &[(&str, Kw)] = &[
+    ("dev", Kw::Dev),
+    ("policy", Kw::Policy),
+    ("match", Kw::Match),
+    ("name", Kw::Name),
+    ("fallback", Kw::Fallback),
+    ("max-temporary", Kw::MaxTemporary),
+    ("max-forward", Kw::MaxForward),
+    ("syn-timeout", Kw::SynTimeout),
+    ("idle-timeout", Kw::IdleTimeout),
+];
+const PEER_ADD_KWS: &[(&str, Kw)] = &[("address", Kw::Address), ("weight", Kw::Weight)];
+const NODE_SET_KWS: &[(&str, Kw)] = &[
+    ("id", Kw::Id),
+    ("forward", Kw::Forward),
+    ("sync", Kw::Sync),
+    ("weight", Kw::Weight),
+];
+const RULE_KWS: &[(&str, Kw)] = &[("node", Kw::Node)];
+
+/// The canonical spelling of a keyword, for messages.
+fn kw_name(table: &[(&'static str, Kw)], kw: Kw) -> &'static str {
+    table
+        .iter()
+        .find(|(_, k)| *k == kw)
+        .map(|(n, _)| *n)
+        .unwrap_or("?")
+}
+
+/// What the parser met where a keyword was expected.
+enum Word<'a> {
+    End,
+    Help,
+    Kw(&'a str),
+}
+
+/// Why parsing stopped early: an error, or a `help` word.
+enum Stop {
+    Err(Error),
+    Help,
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Stop {
+        Stop::Err(e)
+    }
+}
+
+type R<T> = Result<T, Stop>;
+
+struct Parser<'a> {
+    args: &'a [String],
+    pos: usize,
+    opts: Opts,
+    version: bool,
+    help: bool,
+    obj: Option<Object>,
+    hint: String,
+}
+
+impl<'a> Parser<'a> {
+    /// Apply an option word (`-j`, `--json`, `-pretty`, ...).
+    fn option(&mut self, word: &str) -> Result<(), Error> {
+        let name = word.trim_start_matches('-');
+        let opt = match lookup(name, OPTIONS) {
+            Lookup::Found(o) => o,
+            Lookup::Ambiguous(n) => {
+                return Err(Error::Usage(format!(
+                    "ambiguous option \"{word}\": -{}",
+                    n.join(", -")
+                )));
+            }
+            Lookup::Unknown => {
+                return Err(Error::Usage(format!(
+                    "unknown option \"{word}\" (try \"handoff help\")"
+                )))
+            }
+        };
+        match opt {
+            'j' => {
+                if self.opts.format == Format::Human {
+                    self.opts.format = Format::Json;
+                }
+            }
+            'p' => self.opts.format = Format::Pretty,
+            's' => self.opts.details = true,
+            'V' => self.version = true,
+            _ => self.help = true,
+        }
+        Ok(())
+    }
+
+    /// The next keyword position: options are applied and skipped, an exact
+    /// `help` is reported as such.
+    fn word_raw(&mut self) -> Result<Word<'a>, Error> {
+        while let Some(w) = self.args.get(self.pos) {
+            self.pos += 1;
+            if w.len() > 1 && w.starts_with('-') {
+                self.option(w)?;
+                continue;
+            }
+            if w == "help" {
+                return Ok(Word::Help);
+            }
+            return Ok(Word::Kw(w));
+        }
+        Ok(Word::End)
+    }
+
+    /// The next keyword, `None` at the end; `help` stops parsing.
+    fn word(&mut self) -> R<Option<&'a str>> {
+        match self.word_raw()? {
+            Word::End => Ok(None),
+            Word::Help => Err(Stop::Help),
+            Word::Kw(w) => Ok(Some(w)),
+        }
+    }
+
+    /// The argument of keyword `kw`, taken as it is.
+    fn value(&mut self, kw: &str) -> Result<&'a str, Error> {
+        match self.args.get(self.pos) {
+            Some(v) => {
+                self.pos += 1;
+                Ok(v)
+            }
+            None => Err(Error::Usage(format!(
+                "missing argument for \"{kw}\" (try \"{}\")",
+                self.hint
+            ))),
+        }
+    }
+
+    fn keyword<T: Copy + PartialEq>(
+        &self,
+        w: &str,
+        table: &[(&'static str, T)],
+    ) -> Result<T, Error> {
+        find("keyword", w, table, &self.hint)
+    }
+
+    /// No more arguments may follow (options aside).
+    fn end(&mut self) -> R<()> {
+        match self.word()? {
+            None => Ok(()),
+            Some(w) => Err(Error::Usage(format!(
+                "unexpected argument \"{w}\" (try \"{}\")",
+                self.hint
+            ))
+            .into()),
+        }
+    }
+}
+
+fn dup(kw: &str) -> Error {
+    Error::Usage(format!("duplicate \"{kw}\""))
+}
+
+fn set_once<T>(slot: &mut Option<T>, v: T, kw: &str) -> Result<(), Error> {
+    if slot.is_some() {
+        return Err(dup(kw));
+    }
+    *slot = Some(v);
+    Ok(())
+}
+
+/// Parse the whole command line (without the program name).
+///
+/// `-V` and `-h` win over the rest of the line; a `help` word where a
+/// keyword is expected asks for the help of the object at hand.
+pub fn parse(args: &[String]) -> Result<(Opts, Command), Error> {
+    let mut p = Parser {
+        args,
+        pos: 0,
+        opts: Opts::default(),
+        version: false,
+        help: false,
+        obj: None,
+        hint: "handoff help".into(),
+    };
+    let res = parse_inner(&mut p);
+    if p.version {
+        return Ok((p.opts, Command::Version));
+    }
+    if p.help {
+        return Ok((p.opts, Command::Help(None)));
+    }
+    match res {
+        Ok(cmd) => Ok((p.opts, cmd)),
+        Err(Stop::Help) => Ok((p.opts, Command::Help(p.obj))),
+        Err(Stop::Err(e)) => Err(e),
+    }
+}
+
+fn parse_inner(p: &mut Parser) -> R<Command> {
+    let obj = match p.word_raw()? {
+        Word::End => {
+            if p.version || p.help {
+                return Ok(Command::Help(None));
+            }
+            return Err(Error::Usage("missing object (try \"handoff help\")".to_string()).into());
+        }
+        Word::Help => {
+            // handoff help [OBJECT]
+            return match p.word_raw()? {
+                Word::End | Word::Help => Ok(Command::Help(None)),
+                Word::Kw(w) => Ok(Command::Help(Some(find(
+                    "object",
+                    w,
+                    OBJECTS,
+                    "handoff help",
+                )?))),
+            };
+        }
+        Word::Kw(w) => find("object", w, OBJECTS, "handoff help")?,
+    };
+    p.obj = Some(obj);
+    p.hint = format!("handoff {} help", obj.name());
+    let verbs = match obj {
+        Object::Service => SERVICE_VERBS,
+        Object::Peer => PEER_VERBS,
+        Object::Node => NODE_VERBS,
+        Object::Conn => CONN_VERBS,
+        Object::Stats => STATS_VERBS,
+        Object::Monitor => MONITOR_VERBS,
+    };
+    let verb = match p.word()? {
+        None => Verb::Show,
+        Some(w) => find("command", w, verbs, &p.hint)?,
+    };
+    let cmd = match (obj, verb) {
+        (_, Verb::Help) => return Err(Stop::Help),
+        (Object::Service, Verb::Add) => service_add(p)?,
+        (Object::Service, Verb::Del) => {
+            Command::ServiceDel(service_key(p, true)?.expect("required"))
+        }
+        (Object::Service, Verb::Show) => Command::ServiceShow(service_key(p, false)?),
+        (Object::Peer, Verb::Add) => peer_add(p)?,
+        (Object::Peer, Verb::Del) => Command::PeerDel(peer_id(p, true)?.expect("required")),
+        (Object::Peer, Verb::Show) => Command::PeerShow(peer_id(p, false)?),
+        (Object::Node, Verb::Set) => node_set(p)?,
+        (Object::Node, Verb::Show) => Command::NodeShow,
+        (Object::Conn, Verb::Show) => Command::ConnShow(table(p)?),
+        (Object::Conn, Verb::Flush) => Command::ConnFlush(table(p)?),
+        (Object::Stats, Verb::Show) => Command::Stats,
+        (Object::Monitor, _) => Command::Monitor,
+        _ => unreachable!("verb tables only hold the object's verbs"),
+    };
+    p.end()?;
+    Ok(cmd)
+}
+
+/// `VIP:PORT`, required or optional.
+fn service_key(p: &mut Parser, required: bool) -> R<Option<Service>> {
+    match p.word()? {
+        Some(w) => {
+            let (ip, port) = parse_vip(w)?;
+            Ok(Some(Service::new(ip, port)))
+        }
+        None if required => {
+            Err(Error::Usage(format!("missing VIP:PORT (try \"{}\")", p.hint)).into())
+        }
+        None => Ok(None),
+    }
+}
+
+fn parse_vip(w: &str) -> Result<(IpAddr, u16), Error> {
+    let (ip, port) = parse_endpoint(w)?;
+    check_unicast(ip, w)?;
+    Ok((ip, port))
+}
+
+fn service_add(p: &mut Parser) -> R<Command> {
+    let mut svc = service_key(p, true)?.expect("required");
+    svc.protocol = Some(libc::IPPROTO_TCP as u8);
+    let mut devs: Vec<String> = Vec::new();
+    let mut params = PolicyParams::default();
+    let mut matches: Vec<(&str, u32)> = Vec::new();
+    while let Some(w) = p.word()? {
+        let kw = p.keyword(w, SERVICE_ADD_KWS)?;
+        let name = kw_name(SERVICE_ADD_KWS, kw);
+        let v = p.value(name)?;
+        match kw {
+            Kw::Dev => {
+                check_ifname(v)?;
+                if devs.iter().any(|d| d == v) {
+                    return Err(Error::Usage(format!("duplicate interface \"{v}\"")).into());
+                }
+                devs.push(v.to_string());
+            }
+            Kw::Policy => {
+                let pol = find_value("policy", v, POLICY_NAMES, &p.hint)?;
+                set_once(&mut svc.policy, pol, name)?;
+            }
+            Kw::Match => {
+                let Some(node_kw) = p.word()? else {
+                    return Err(
+                        Error::Usage(format!("missing \"node ID\" after \"match {v}\"")).into(),
+                    );
+                };
+                p.keyword(node_kw, RULE_KWS)?;
+                let id = parse_id("node id", p.value("node")?)?;
+                matches.push((v, id));
+            }
+            Kw::Name => {
+                check_str("cookie name", v, cookie_byte)?;
+                set_once(&mut params.cookie_name, v.to_string(), name)?;
+            }
+            Kw::Fallback => {
+                let table: Vec<(&'static str, u32)> =
+                    FALLBACK_NAMES.iter().map(|(v, n)| (*n, *v)).collect();
+                let Lookup::Found(f) = lookup(v, &table) else {
+                    return Err(Error::Usage(format!(
+                        "invalid fallback policy \"{v}\" (must be local, least-load or weighted)"
+                    ))
+                    .into());
+                };
+                set_once(&mut params.fallback, f, name)?;
+            }
+            Kw::MaxTemporary => set_once(&mut svc.max_temporary, parse_u32(name, v, 1)?, name)?,
+            Kw::MaxForward => set_once(&mut svc.max_forward, parse_u32(name, v, 1)?, name)?,
+            Kw::SynTimeout => set_once(&mut svc.syn_timeout, parse_u32(name, v, 1)?, name)?,
+            Kw::IdleTimeout => set_once(&mut svc.idle_timeout, parse_u32(name, v, 1)?, name)?,
+            _ => unreachable!("not a service keyword"),
+        }
+    }
+    let policy = svc.policy;
+    let is = |x: u32| policy == Some(x);
+    let usage = |m: &str| Err(Stop::Err(Error::Usage(m.to_string())));
+    if !matches.is_empty() && !is(HANDOFF_POLICY_HOST_URI) && !is(HANDOFF_POLICY_TLS_SNI) {
+        return usage("\"match\" needs policy host-uri or tls-sni");
+    }
+    if params.cookie_name.is_some() && !is(HANDOFF_POLICY_COOKIE) {
+        return usage("\"name\" needs policy cookie");
+    }
+    if is(HANDOFF_POLICY_COOKIE) && params.cookie_name.is_none() {
+        return usage("policy cookie needs \"name COOKIE\"");
+    }
+    let with_fallback = [
+        HANDOFF_POLICY_HOST_URI,
+        HANDOFF_POLICY_TLS_SNI,
+        HANDOFF_POLICY_COOKIE,
+    ];
+    if params.fallback.is_some() && !with_fallback.into_iter().any(is) {
+        return usage("\"fallback\" needs policy host-uri, cookie or tls-sni");
+    }
+    for (m, node) in matches {
+        let (host, path) = if is(HANDOFF_POLICY_TLS_SNI) {
+            (parse_sni_match(m)?, None)
+        } else {
+            parse_uri_match(m)?
+        };
+        params.rules.push(Rule { host, path, node });
+    }
+    svc.params = params;
+    Ok(Command::ServiceAdd(svc, devs))
+}
+
+fn peer_id(p: &mut Parser, required: bool) -> R<Option<u32>> {
+    match p.word()? {
+        Some(w) => Ok(Some(parse_id("peer id", w)?)),
+        None if !required => Ok(None),
+        None => Err(Error::Usage(format!("missing peer ID (try \"{}\")", p.hint)).into()),
+    }
+}
+
+fn peer_add(p: &mut Parser) -> R<Command> {
+    let id = peer_id(p, true)?.expect("required");
+    let mut peer = Peer {
+        id,
+        ..Default::default()
+    };
+    while let Some(w) = p.word()? {
+        let kw = p.keyword(w, PEER_ADD_KWS)?;
+        let name = kw_name(PEER_ADD_KWS, kw);
+        let v = p.value(name)?;
+        match kw {
+            Kw::Address => {
+                let (ip, port) = parse_addr_port(v, Port::Optional)?;
+                check_unicast(ip, v)?;
+                set_once(&mut peer.addr, ip, name)?;
+                peer.port = port;
+            }
+            Kw::Weight => set_once(&mut peer.weight, parse_u32(name, v, 0)?, name)?,
+            _ => unreachable!("not a peer keyword"),
+        }
+    }
+    if peer.addr.is_none() {
+        return Err(Error::Usage(format!(
+            "missing \"address ADDR[:PORT]\" (try \"{}\")",
+            p.hint
+        ))
+        .into());
+    }
+    Ok(Command::PeerAdd(peer))
+}
+
+fn node_set(p: &mut Parser) -> R<Command> {
+    let mut node = Node::default();
+    while let Some(w) = p.word()? {
+        let kw = p.keyword(w, NODE_SET_KWS)?;
+        let name = kw_name(NODE_SET_KWS, kw);
+        let v = p.value(name)?;
+        match kw {
+            Kw::Id => set_once(&mut node.id, parse_id("node id", v)?, name)?,
+            Kw::Forward => {
+                let (ip, port) = parse_endpoint(v)?;
+                set_once(&mut node.forward_addr, ip, name)?;
+                node.forward_port = Some(port);
+            }
+            Kw::Sync => {
+                let (ip, port) = parse_endpoint(v)?;
+                set_once(&mut node.sync_addr, ip, name)?;
+                node.sync_port = Some(port);
+            }
+            Kw::Weight => set_once(&mut node.weight, parse_u32(name, v, 0)?, name)?,
+            _ => unreachable!("not a node keyword"),
+        }
+    }
+    if node.is_empty() {
+        return Err(Error::Usage(format!("nothing to set (try \"{}\")", p.hint)).into());
+    }
+    Ok(Command::NodeSet(node))
+}
+
+fn table(p: &mut Parser) -> R<Option<u32>> {
+    match p.word()? {
+        Some(w) => Ok(Some(find_value("table", w, TABLE_NAMES, &p.hint)?)),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    fn ok(s: &str) -> (Opts, Command) {
+        parse(&args(s)).unwrap_or_else(|e| panic!("{s}: {e:?}"))
+    }
+
+    fn cmd(s: &str) -> Command {
+        ok(s).1
+    }
+
+    /// The usage error message for a command line.
+    fn usage(s: &str) -> String {
+        match parse(&args(s)) {
+            Err(Error::Usage(m)) => m,
+            other => panic!("{s}: expected a usage error, got {other:?}"),
+        }
+    }
+
+    fn svc(ip: &str, port: u16) -> Service {
+        Service::new(ip.parse().unwrap(), port)
+    }
+
+    #[test]
+    fn lookup_rules() {
+        let t = &[("show", 1), ("list", 1), ("set", 2), ("stop", 3)];
+        assert_eq!(lookup("show", t), Lookup::Found(1));
+        assert_eq!(lookup("sh", t), Lookup::Found(1));
+        assert_eq!(lookup("l", t), Lookup::Found(1));
+        assert_eq!(
+            lookup("s", t),
+            Lookup::Ambiguous(vec!["show", "set", "stop"])
+        );
+        assert_eq!(lookup("x", t), Lookup::Unknown);
+        assert_eq!(lookup("", t), Lookup::Unknown);
+        assert_eq!(lookup("shows", t), Lookup::Unknown);
+        // An exact word wins over a longer one it prefixes.
+        let t = &[("conn", 1), ("connection", 1), ("con", 2)];
+        assert_eq!(lookup("con", t), Lookup::Found(2));
+    }
+
+    #[test]
+    fn abbreviations() {
+        assert_eq!(cmd("serv sh"), Command::ServiceShow(None));
+        assert_eq!(
+            cmd("se sh 10.0.0.1:80"),
+            Command::ServiceShow(Some(svc("10.0.0.1", 80)))
+        );
+        assert_eq!(cmd("service"), Command::ServiceShow(None));
+        assert_eq!(cmd("service list"), Command::ServiceShow(None));
+        assert_eq!(cmd("p s"), Command::PeerShow(None));
+        assert_eq!(cmd("pe d 3"), Command::PeerDel(3));
+        assert_eq!(cmd("peer delete 3"), Command::PeerDel(3));
+        assert_eq!(cmd("n sh"), Command::NodeShow);
+        assert_eq!(
+            cmd("c sh t"),
+            Command::ConnShow(Some(HANDOFF_TABLE_TEMPORARY))
+        );
+        assert_eq!(
+            cmd("conn f forw"),
+            Command::ConnFlush(Some(HANDOFF_TABLE_FORWARD))
+        );
+        assert_eq!(cmd("conn flush"), Command::ConnFlush(None));
+        assert_eq!(cmd("conn"), Command::ConnShow(None));
+        assert_eq!(cmd("st"), Command::Stats);
+        assert_eq!(cmd("m"), Command::Monitor);
+        let Command::ServiceAdd(s, devs) =
+            cmd("serv a 10.0.0.1:80 d eth0 po least max-t 5 max-f 6 syn 7 idle 8")
+        else {
+            panic!()
+        };
+        assert_eq!(devs, ["eth0"]);
+        assert_eq!(s.policy, Some(HANDOFF_POLICY_LEAST_LOAD));
+        assert_eq!(
+            (
+                s.max_temporary,
+                s.max_forward,
+                s.syn_timeout,
+                s.idle_timeout
+            ),
+            (Some(5), Some(6), Some(7), Some(8))
+        );
+        assert_eq!(s.protocol, Some(6));
+    }
+
+    #[test]
+    fn ambiguity_errors() {
+        assert_eq!(usage("s"), "ambiguous object \"s\": service, stats");
+        assert_eq!(
+            usage("conn sh x"),
+            "unknown table \"x\" (try \"handoff conn help\")"
+        );
+        assert_eq!(
+            usage("service add 10.0.0.1:80 m 5"),
+            "ambiguous keyword \"m\": match, max-temporary, max-forward"
+        );
+        assert_eq!(
+            usage("service add 10.0.0.1:80 max 5"),
+            "ambiguous keyword \"max\": max-temporary, max-forward"
+        );
+        assert_eq!(
+            usage("service add 10.0.0.1:80 policy l"),
+            "ambiguous policy \"l\": local, least-load"
+        );
+        assert_eq!(
+            usage("-x service"),
+            "unknown option \"-x\" (try \"handoff help\")"
+        );
+        assert_eq!(usage("node s"), "ambiguous command \"s\": set, show");
+    }
+
+    #[test]
+    fn service_show_s_is_show() {
+        // "s" under service is only "show" (no other verb starts with s).
+        assert_eq!(cmd("service s"), Command::ServiceShow(None));
+    }
+
+    #[test]
+    fn options() {
+        let (o, c) = ok("-j service show");
+        assert_eq!((o.format, c), (Format::Json, Command::ServiceShow(None)));
+        assert_eq!(ok("-p service").0.format, Format::Pretty);
+        assert_eq!(ok("-j -p service").0.format, Format::Pretty);
+        assert_eq!(ok("-p -j service").0.format, Format::Pretty);
+        assert_eq!(ok("--json service").0.format, Format::Json);
+        assert_eq!(ok("-json service").0.format, Format::Json);
+        let (o, c) = ok("stats -s");
+        assert!(o.details);
+        assert_eq!(c, Command::Stats);
+        assert!(ok("-s stats").0.details);
+        assert!(ok("-stats stats").0.details);
+        assert_eq!(ok("service show -j").0.format, Format::Json);
+        assert_eq!(cmd("-V"), Command::Version);
+        assert_eq!(cmd("-Version"), Command::Version);
+        assert_eq!(cmd("-h"), Command::Help(None));
+        assert_eq!(cmd("service add 10.0.0.1:80 -h"), Command::Help(None));
+        assert_eq!(
+            cmd("service show help"),
+            Command::Help(Some(Object::Service))
+        );
+        assert_eq!(cmd("conn show help"), Command::Help(Some(Object::Conn)));
+    }
+
+    #[test]
+    fn help_forms() {
+        assert_eq!(cmd("help"), Command::Help(None));
+        assert_eq!(cmd("help service"), Command::Help(Some(Object::Service)));
+        assert_eq!(cmd("help pe"), Command::Help(Some(Object::Peer)));
+        assert_eq!(cmd("service help"), Command::Help(Some(Object::Service)));
+        assert_eq!(cmd("peer help"), Command::Help(Some(Object::Peer)));
+        assert_eq!(cmd("node help"), Command::Help(Some(Object::Node)));
+        assert_eq!(cmd("conn help"), Command::Help(Some(Object::Conn)));
+        assert_eq!(cmd("stats help"), Command::Help(Some(Object::Stats)));
+        assert_eq!(cmd("monitor help"), Command::Help(Some(Object::Monitor)));
+        assert_eq!(
+            cmd("service add 10.0.0.1:80 help"),
+            Command::Help(Some(Object::Service))
+        );
+        assert_eq!(cmd("peer del 3 help"), Command::Help(Some(Object::Peer)));
+        assert_eq!(
+            usage("help bogus"),
+            "unknown object \"bogus\" (try \"handoff help\")"
+        );
+    }
+
+    #[test]
+    fn service_add_full() {
+        let (_, c) = ok(
+            "service add [2001:db8::1]:443 dev eth0 dev eth1 policy host-uri \
+             match example.com/api node 2 match /static node 3 match * node 4 fallback least-load \
+             max-temporary 100 max-forward 200 syn-timeout 3000 idle-timeout 60000",
+        );
+        let Command::ServiceAdd(s, devs) = c else {
+            panic!()
+        };
+        assert_eq!(s.addr, "2001:db8::1".parse::<IpAddr>().unwrap());
+        assert_eq!(s.port, 443);
+        assert_eq!(devs, ["eth0", "eth1"]);
+        assert_eq!(s.policy, Some(HANDOFF_POLICY_HOST_URI));
+        assert_eq!(s.params.fallback, Some(HANDOFF_POLICY_LEAST_LOAD));
+        assert_eq!(
+            s.params.rules,
+            vec![
+                Rule {
+                    host: Some("example.com".into()),
+                    path: Some("/api".into()),
+                    node: 2
+                },
+                Rule {
+                    host: None,
+                    path: Some("/static".into()),
+                    node: 3
+                },
+                Rule {
+                    host: None,
+                    path: None,
+                    node: 4
+                },
+            ]
+        );
+        assert_eq!(s.max_temporary, Some(100));
+        assert_eq!(s.idle_timeout, Some(60000));
+    }
+
+    #[test]
+    fn service_add_policies() {
+        let Command::ServiceAdd(s, _) =
+            cmd("service add 10.0.0.1:443 policy tls-sni match *.Example.com node 2")
+        else {
+            panic!()
+        };
+        assert_eq!(s.params.rules[0].host.as_deref(), Some("*.example.com"));
+        let Command::ServiceAdd(s, _) =
+            cmd("service add 10.0.0.1:80 policy cookie name SRVID fallback w")
+        else {
+            panic!()
+        };
+        assert_eq!(s.policy, Some(HANDOFF_POLICY_COOKIE));
+        assert_eq!(s.params.cookie_name.as_deref(), Some("SRVID"));
+        assert_eq!(s.params.fallback, Some(HANDOFF_POLICY_WEIGHTED));
+        for (word, v) in [
+            ("local", HANDOFF_POLICY_LOCAL),
+            ("least-load", HANDOFF_POLICY_LEAST_LOAD),
+            ("weighted", HANDOFF_POLICY_WEIGHTED),
+            ("host-uri", HANDOFF_POLICY_HOST_URI),
+            ("tls", HANDOFF_POLICY_TLS_SNI),
+        ] {
+            let Command::ServiceAdd(s, _) = cmd(&format!("service add 10.0.0.1:80 policy {word}"))
+            else {
+                panic!()
+            };
+            assert_eq!(s.policy, Some(v), "{word}");
+        }
+    }
+
+    #[test]
+    fn bad_values() {
+        let cases = [
+            (
+                "service add 10.0.0.1:0",
+                "invalid port \"0\" in \"10.0.0.1:0\"",
+            ),
+            ("service add 10.0.0.1", "missing port in \"10.0.0.1\""),
+            (
+                "service add 10.0.0.300:80",
+                "invalid address \"10.0.0.300\" in \"10.0.0.300:80\"",
+            ),
+            (
+                "service add 0.0.0.0:80",
+                "invalid address \"0.0.0.0\" in \"0.0.0.0:80\" (must be a unicast address)",
+            ),
+            (
+                "service add",
+                "missing VIP:PORT (try \"handoff service help\")",
+            ),
+            (
+                "service del",
+                "missing VIP:PORT (try \"handoff service help\")",
+            ),
+            (
+                "service add 10.0.0.1:80 foo 1",
+                "unknown keyword \"foo\" (try \"handoff service help\")",
+            ),
+            (
+                "service add 10.0.0.1:80 dev",
+                "missing argument for \"dev\" (try \"handoff service help\")",
+            ),
+            (
+                "service add 10.0.0.1:80 dev eth0 dev eth0",
+                "duplicate interface \"eth0\"",
+            ),
+            (
+                "service add 10.0.0.1:80 dev a/b",
+                "invalid interface name \"a/b\"",
+            ),
+            (
+                "service add 10.0.0.1:80 dev abcdefghijklmnop",
+                "invalid interface name \"abcdefghijklmnop\"",
+            ),
+            (
+                "service add 10.0.0.1:80 policy foo",
+                "unknown policy \"foo\" (try \"handoff service help\")",
+            ),
+            (
+                "service add 10.0.0.1:80 policy local policy local",
+                "duplicate \"policy\"",
+            ),
+            (
+                "service add 10.0.0.1:80 max-temporary 0",
+                "invalid max-temporary \"0\"",
+            ),
+            (
+                "service add 10.0.0.1:80 max-forward -1",
+                "invalid max-forward \"-1\"",
+            ),
+            (
+                "service add 10.0.0.1:80 syn-timeout 1s",
+                "invalid syn-timeout \"1s\"",
+            ),
+            (
+                "service add 10.0.0.1:80 idle-timeout 4294967296",
+                "invalid idle-timeout \"4294967296\"",
+            ),
+            (
+                "service add 10.0.0.1:80 max-t 1 max-t 2",
+                "duplicate \"max-temporary\"",
+            ),
+            (
+                "service add 10.0.0.1:80 match a.com node 1",
+                "\"match\" needs policy host-uri or tls-sni",
+            ),
+            (
+                "service add 10.0.0.1:80 policy host-uri match a.com",
+                "missing \"node ID\" after \"match a.com\"",
+            ),
+            (
+                "service add 10.0.0.1:80 policy host-uri match a.com peer 1",
+                "unknown keyword \"peer\" (try \"handoff service help\")",
+            ),
+            (
+                "service add 10.0.0.1:80 policy host-uri match a.com node 0",
+                "invalid node id \"0\"",
+            ),
+            (
+                "service add 10.0.0.1:80 policy host-uri match a\"b node 1",
+                "invalid host \"a\"b\" in \"a\"b\"",
+            ),
+            (
+                "service add 10.0.0.1:80 policy tls-sni match a.com/x node 1",
+                "invalid server name \"a.com/x\"",
+            ),
+            (
+                "service add 10.0.0.1:80 policy cookie",
+                "policy cookie needs \"name COOKIE\"",
+            ),
+            (
+                "service add 10.0.0.1:80 policy cookie name a=b",
+                "invalid cookie name \"a=b\"",
+            ),
+            (
+                "service add 10.0.0.1:80 name x",
+                "\"name\" needs policy cookie",
+            ),
+            (
+                "service add 10.0.0.1:80 policy local fallback local",
+                "\"fallback\" needs policy host-uri, cookie or tls-sni",
+            ),
+            (
+                "service add 10.0.0.1:80 policy cookie name a fallback cookie",
+                "invalid fallback policy \"cookie\" (must be local, least-load or weighted)",
+            ),
+            (
+                "service del 10.0.0.1:80 extra",
+                "unexpected argument \"extra\" (try \"handoff service help\")",
+            ),
+            ("service show [::1]:0", "invalid port \"0\" in \"[::1]:0\""),
+            (
+                "service bogus",
+                "unknown command \"bogus\" (try \"handoff service help\")",
+            ),
+            ("bogus", "unknown object \"bogus\" (try \"handoff help\")"),
+            ("", "missing object (try \"handoff help\")"),
+            ("peer add", "missing peer ID (try \"handoff peer help\")"),
+            ("peer add 0 address 10.0.0.2", "invalid peer id \"0\""),
+            ("peer add x address 10.0.0.2", "invalid peer id \"x\""),
+            (
+                "peer add 2",
+                "missing \"address ADDR[:PORT]\" (try \"handoff peer help\")",
+            ),
+            (
+                "peer add 2 address",
+                "missing argument for \"address\" (try \"handoff peer help\")",
+            ),
+            (
+                "peer add 2 address 10.0.0.2:0",
+                "invalid port \"0\" in \"10.0.0.2:0\"",
+            ),
+            (
+                "peer add 2 address 10.0.0.2 weight x",
+                "invalid weight \"x\"",
+            ),
+            (
+                "peer add 2 address 10.0.0.2 address 10.0.0.3",
+                "duplicate \"address\"",
+            ),
+            (
+                "peer add 2 address 10.0.0.2 color red",
+                "unknown keyword \"color\" (try \"handoff peer help\")",
+            ),
+            ("peer del", "missing peer ID (try \"handoff peer help\")"),
+            ("peer show 0", "invalid peer id \"0\""),
+            ("node set", "nothing to set (try \"handoff node help\")"),
+            ("node set id 0", "invalid node id \"0\""),
+            ("node set forward 10.0.0.1", "missing port in \"10.0.0.1\""),
+            (
+                "node set sync [ff02::1]:0",
+                "invalid port \"0\" in \"[ff02::1]:0\"",
+            ),
+            (
+                "node set weight",
+                "missing argument for \"weight\" (try \"handoff node help\")",
+            ),
+            (
+                "node show extra",
+                "unexpected argument \"extra\" (try \"handoff node help\")",
+            ),
+            (
+                "conn show all",
+                "unknown table \"all\" (try \"handoff conn help\")",
+            ),
+            (
+                "conn flush temporary forward",
+                "unexpected argument \"forward\" (try \"handoff conn help\")",
+            ),
+            (
+                "stats extra",
+                "unknown command \"extra\" (try \"handoff stats help\")",
+            ),
+            (
+                "monitor extra",
+                "unknown command \"extra\" (try \"handoff monitor help\")",
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(usage(line), want, "for {line:?}");
+        }
+    }
+
+    #[test]
+    fn peer_and_node() {
+        assert_eq!(
+            cmd("peer add 2 address 10.0.0.2:7000 weight 3"),
+            Command::PeerAdd(Peer {
+                id: 2,
+                addr: Some("10.0.0.2".parse().unwrap()),
+                port: Some(7000),
+                weight: Some(3),
+                state: None
+            })
+        );
+        assert_eq!(
+            cmd("peer add 4 addr [2001:db8::4]"),
+            Command::PeerAdd(Peer {
+                id: 4,
+                addr: Some("2001:db8::4".parse().unwrap()),
+                ..Default::default()
+            })
+        );
+        assert_eq!(cmd("peer show 4"), Command::PeerShow(Some(4)));
+        assert_eq!(
+            cmd("node set id 1 forward 10.0.0.1:7000 sync [ff02::1234]:7001 weight 0"),
+            Command::NodeSet(Node {
+                id: Some(1),
+                forward_addr: Some("10.0.0.1".parse().unwrap()),
+                forward_port: Some(7000),
+                sync_addr: Some("ff02::1234".parse().unwrap()),
+                sync_port: Some(7001),
+                weight: Some(0),
+            })
+        );
+    }
+}

@@ -1,0 +1,73 @@
+//! Usage texts, iproute2 style.
+
+use crate::args::Object;
+
+pub const MAIN: &str = "\
+Usage: handoff [ OPTIONS ] OBJECT { COMMAND | help }
+       handoff help [ OBJECT ]
+where  OBJECT := { service | peer | node | conn | stats | monitor }
+       OPTIONS := { -j[son] | -p[retty] | -s[tatistics] | -V[ersion] | -h[elp] }
+Objects, commands and keywords may be abbreviated to any unique prefix.
+";
+
+pub const SERVICE: &str = "\
+Usage: handoff service add VIP:PORT [ dev IFNAME ]... [ policy POLICY ]
+                           [ max-temporary N ] [ max-forward N ]
+                           [ syn-timeout MS ] [ idle-timeout MS ]
+       handoff service del VIP:PORT
+       handoff service show [ VIP:PORT ]
+       handoff service help
+where  VIP:PORT := { IPV4:PORT | [IPV6]:PORT }
+       POLICY := { local | least-load | weighted
+                 | host-uri [ match [HOST][/PATH] node ID ]... [ fallback FALLBACK ]
+                 | cookie name COOKIE [ fallback FALLBACK ]
+                 | tls-sni [ match SERVER-NAME node ID ]... [ fallback FALLBACK ] }
+       FALLBACK := { local | least-load | weighted }
+";
+
+pub const PEER: &str = "\
+Usage: handoff peer add ID address ADDR[:PORT] [ weight N ]
+       handoff peer del ID
+       handoff peer show [ ID ]
+       handoff peer help
+where  ADDR[:PORT] := { IPV4[:PORT] | IPV6 | [IPV6][:PORT] }
+";
+
+pub const NODE: &str = "\
+Usage: handoff node set [ id ID ] [ forward ADDR:PORT ] [ sync ADDR:PORT ] [ weight N ]
+       handoff node show
+       handoff node help
+where  ADDR:PORT := { IPV4:PORT | [IPV6]:PORT }
+";
+
+pub const CONN: &str = "\
+Usage: handoff conn show [ TABLE ]
+       handoff conn flush [ TABLE ]
+       handoff conn help
+where  TABLE := { temporary | forward }
+";
+
+pub const STATS: &str = "\
+Usage: handoff [ -s ] stats [ show ]
+       handoff stats help
+-s shows the counters of each service and each peer too.
+";
+
+pub const MONITOR: &str = "\
+Usage: handoff monitor
+       handoff monitor help
+Prints one line per event (peer up or down, service added or deleted)
+until interrupted.
+";
+
+pub fn text(obj: Option<Object>) -> &'static str {
+    match obj {
+        None => MAIN,
+        Some(Object::Service) => SERVICE,
+        Some(Object::Peer) => PEER,
+        Some(Object::Node) => NODE,
+        Some(Object::Conn) => CONN,
+        Some(Object::Stats) => STATS,
+        Some(Object::Monitor) => MONITOR,
+    }
+}

@@ -1,0 +1,1035 @@
+//! The objects of the handoff family: encoding to attributes, decoding from
+//! the kernel's attributes, and their printed form.
+
+use std::net::IpAddr;
+
+use crate::addr::format_addr;
+use crate::attr::{Attr, RawAttr};
+use crate::output::{Record, Show, Val};
+use crate::uapi::*;
+use crate::Error;
+
+/// Names of enum values as the command line and the output spell them.
+pub type Names = &'static [(u32, &'static str)];
+
+pub const POLICY_NAMES: Names = &[
+    (HANDOFF_POLICY_LOCAL, "local"),
+    (HANDOFF_POLICY_LEAST_LOAD, "least-load"),
+    (HANDOFF_POLICY_WEIGHTED, "weighted"),
+    (HANDOFF_POLICY_HOST_URI, "host-uri"),
+    (HANDOFF_POLICY_COOKIE, "cookie"),
+    (HANDOFF_POLICY_TLS_SNI, "tls-sni"),
+];
+
+/// Policies that may serve as a fallback.
+pub const FALLBACK_NAMES: Names = &[
+    (HANDOFF_POLICY_LOCAL, "local"),
+    (HANDOFF_POLICY_LEAST_LOAD, "least-load"),
+    (HANDOFF_POLICY_WEIGHTED, "weighted"),
+];
+
+pub const TABLE_NAMES: Names = &[
+    (HANDOFF_TABLE_TEMPORARY, "temporary"),
+    (HANDOFF_TABLE_FORWARD, "forward"),
+];
+
+pub const CONN_STATE_NAMES: Names = &[
+    (HANDOFF_CONN_STATE_SYN_RECV, "syn-recv"),
+    (HANDOFF_CONN_STATE_ESTABLISHED, "established"),
+    (HANDOFF_CONN_STATE_BOUND, "bound"),
+    (HANDOFF_CONN_STATE_MIGRATING, "migrating"),
+    (HANDOFF_CONN_STATE_FORWARDED, "forwarded"),
+    (HANDOFF_CONN_STATE_CLOSED, "closed"),
+];
+
+pub const PEER_STATE_NAMES: Names = &[
+    (HANDOFF_PEER_STATE_UNKNOWN, "unknown"),
+    (HANDOFF_PEER_STATE_UP, "up"),
+    (HANDOFF_PEER_STATE_DOWN, "down"),
+];
+
+pub const SCOPE_NAMES: Names = &[
+    (HANDOFF_SCOPE_GLOBAL, "global"),
+    (HANDOFF_SCOPE_SERVICE, "service"),
+    (HANDOFF_SCOPE_PEER, "peer"),
+];
+
+pub const CHANGE_NAMES: Names = &[(HANDOFF_CHANGE_ADD, "add"), (HANDOFF_CHANGE_DEL, "del")];
+
+/// Counters of HANDOFF_A_STATS, in the header's order, with their output keys.
+pub const STATS_NAMES: &[(u16, &str)] = &[
+    (HANDOFF_A_STATS_SYN_ANSWERED, "syn_answered"),
+    (HANDOFF_A_STATS_SYN_RETRANSMIT, "syn_retransmit"),
+    (HANDOFF_A_STATS_COOKIES_CHECKED, "cookies_checked"),
+    (HANDOFF_A_STATS_COOKIES_FAILED, "cookies_failed"),
+    (HANDOFF_A_STATS_ACKS_ABSORBED, "acks_absorbed"),
+    (HANDOFF_A_STATS_INJECTED, "injected"),
+    (HANDOFF_A_STATS_INJECT_FAILED, "inject_failed"),
+    (HANDOFF_A_STATS_MIGRATED, "migrated"),
+    (HANDOFF_A_STATS_MIGRATE_FAILED, "migrate_failed"),
+    (HANDOFF_A_STATS_FORWARDED, "forwarded"),
+    (HANDOFF_A_STATS_ADOPTED, "adopted"),
+    (HANDOFF_A_STATS_RECEIVED, "received"),
+    (HANDOFF_A_STATS_TIMEOUTS, "timeouts"),
+    (HANDOFF_A_STATS_DROP_MALFORMED, "drop_malformed"),
+    (HANDOFF_A_STATS_DROP_BAD_CHECKSUM, "drop_bad_checksum"),
+    (HANDOFF_A_STATS_DROP_UNSUPPORTED, "drop_unsupported"),
+    (HANDOFF_A_STATS_DROP_NO_LISTENER, "drop_no_listener"),
+    (HANDOFF_A_STATS_DROP_QUEUE_FULL, "drop_queue_full"),
+    (HANDOFF_A_STATS_DROP_TABLE_FULL, "drop_table_full"),
+    (HANDOFF_A_STATS_DROP_UNKNOWN_CONN, "drop_unknown_conn"),
+    (HANDOFF_A_STATS_DROP_BAD_COOKIE, "drop_bad_cookie"),
+    (HANDOFF_A_STATS_DROP_EXPIRED, "drop_expired"),
+    (HANDOFF_A_STATS_DROP_BAD_ACK, "drop_bad_ack"),
+    (HANDOFF_A_STATS_DROP_OUT_OF_WINDOW, "drop_out_of_window"),
+    (HANDOFF_A_STATS_DROP_OUT_OF_ORDER, "drop_out_of_order"),
+    (HANDOFF_A_STATS_DROP_SYN_MISMATCH, "drop_syn_mismatch"),
+    (HANDOFF_A_STATS_DROP_UNEXPECTED_SYN, "drop_unexpected_syn"),
+    (HANDOFF_A_STATS_DROP_RATE_LIMITED, "drop_rate_limited"),
+    (HANDOFF_A_STATS_DROP_RST_IN_WINDOW, "drop_rst_in_window"),
+    (HANDOFF_A_STATS_DROP_BAD_EVENT, "drop_bad_event"),
+    (HANDOFF_A_STATS_DROP_INJECT_RETRY, "drop_inject_retry"),
+    (HANDOFF_A_STATS_DROP_INJECT_FAILED, "drop_inject_failed"),
+    (HANDOFF_A_STATS_DROP_PEER_DOWN, "drop_peer_down"),
+    (HANDOFF_A_STATS_TEMPORARY_ENTRIES, "temporary_entries"),
+    (HANDOFF_A_STATS_FORWARD_ENTRIES, "forward_entries"),
+];
+
+/// The name of an enum value; an unknown value prints as its number.
+pub fn name_of(names: Names, v: u32) -> String {
+    names
+        .iter()
+        .find(|(n, _)| *n == v)
+        .map(|(_, s)| s.to_string())
+        .unwrap_or_else(|| v.to_string())
+}
+
+/// Interface index to name, for printing.
+pub type IfName<'a> = &'a dyn Fn(u32) -> String;
+
+// ---------------------------------------------------------------------------
+// Service
+
+/// A policy rule: `match [HOST][/PATH] node ID`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rule {
+    pub host: Option<String>,
+    pub path: Option<String>,
+    pub node: u32,
+}
+
+impl Rule {
+    /// The `match` word: `HOST`, `HOST/PATH`, `/PATH`, or `*` for any.
+    pub fn match_text(&self) -> String {
+        match (&self.host, &self.path) {
+            (Some(h), Some(p)) => format!("{h}{p}"),
+            (Some(h), None) => h.clone(),
+            (None, Some(p)) => p.clone(),
+            (None, None) => "*".to_string(),
+        }
+    }
+
+    fn to_attrs(&self) -> Vec<Attr> {
+        let mut a = Vec::new();
+        if let Some(h) = &self.host {
+            a.push(Attr::str(HANDOFF_A_RULE_HOST, h));
+        }
+        if let Some(p) = &self.path {
+            a.push(Attr::str(HANDOFF_A_RULE_PATH, p));
+        }
+        a.push(Attr::u32(HANDOFF_A_RULE_NODE, self.node));
+        a
+    }
+
+    fn from_raw(attrs: &[RawAttr]) -> Result<Rule, Error> {
+        let mut r = Rule::default();
+        for a in attrs {
+            match a.kind {
+                HANDOFF_A_RULE_HOST => r.host = Some(a.get_str()?),
+                HANDOFF_A_RULE_PATH => r.path = Some(a.get_str()?),
+                HANDOFF_A_RULE_NODE => r.node = a.get_u32()?,
+                _ => {}
+            }
+        }
+        Ok(r)
+    }
+}
+
+/// HANDOFF_A_SERVICE_POLICY_PARAMS.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PolicyParams {
+    pub fallback: Option<u32>,
+    pub cookie_name: Option<String>,
+    pub rules: Vec<Rule>,
+}
+
+impl PolicyParams {
+    pub fn is_empty(&self) -> bool {
+        self.fallback.is_none() && self.cookie_name.is_none() && self.rules.is_empty()
+    }
+
+    fn to_attrs(&self) -> Vec<Attr> {
+        let mut a = Vec::new();
+        if let Some(f) = self.fallback {
+            a.push(Attr::u32(HANDOFF_A_POLICY_FALLBACK, f));
+        }
+        if let Some(c) = &self.cookie_name {
+            a.push(Attr::str(HANDOFF_A_POLICY_COOKIE_NAME, c));
+        }
+        for r in &self.rules {
+            a.push(Attr::nested(HANDOFF_A_POLICY_RULE, r.to_attrs()));
+        }
+        a
+    }
+
+    fn from_raw(attrs: &[RawAttr]) -> Result<PolicyParams, Error> {
+        let mut p = PolicyParams::default();
+        for a in attrs {
+            match a.kind {
+                HANDOFF_A_POLICY_FALLBACK => p.fallback = Some(a.get_u32()?),
+                HANDOFF_A_POLICY_COOKIE_NAME => p.cookie_name = Some(a.get_str()?),
+                HANDOFF_A_POLICY_RULE => p.rules.push(Rule::from_raw(&a.get_nested()?)?),
+                _ => {}
+            }
+        }
+        Ok(p)
+    }
+}
+
+/// A service; in requests only the attributes that are `Some` are sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    pub addr: IpAddr,
+    pub port: u16,
+    pub protocol: Option<u8>,
+    pub ifaces: Vec<u32>,
+    pub policy: Option<u32>,
+    pub params: PolicyParams,
+    pub max_temporary: Option<u32>,
+    pub max_forward: Option<u32>,
+    pub syn_timeout: Option<u32>,
+    pub idle_timeout: Option<u32>,
+}
+
+impl Service {
+    pub fn new(addr: IpAddr, port: u16) -> Service {
+        Service {
+            addr,
+            port,
+            protocol: None,
+            ifaces: Vec::new(),
+            policy: None,
+            params: PolicyParams::default(),
+            max_temporary: None,
+            max_forward: None,
+            syn_timeout: None,
+            idle_timeout: None,
+        }
+    }
+
+    /// The attributes nested in HANDOFF_A_SERVICE.
+    pub fn to_attrs(&self) -> Vec<Attr> {
+        let mut a = vec![
+            Attr::addr(HANDOFF_A_SERVICE_ADDR, self.addr),
+            Attr::u16(HANDOFF_A_SERVICE_PORT, self.port),
+        ];
+        if let Some(p) = self.protocol {
+            a.push(Attr::u8(HANDOFF_A_SERVICE_PROTOCOL, p));
+        }
+        if !self.ifaces.is_empty() {
+            let list = self
+                .ifaces
+                .iter()
+                .map(|i| Attr::u32(HANDOFF_A_IFACE_INDEX, *i))
+                .collect();
+            a.push(Attr::nested(HANDOFF_A_SERVICE_IFACES, list));
+        }
+        if let Some(p) = self.policy {
+            a.push(Attr::u32(HANDOFF_A_SERVICE_POLICY, p));
+        }
+        if !self.params.is_empty() {
+            a.push(Attr::nested(
+                HANDOFF_A_SERVICE_POLICY_PARAMS,
+                self.params.to_attrs(),
+            ));
+        }
+        let opt = [
+            (HANDOFF_A_SERVICE_MAX_TEMPORARY, self.max_temporary),
+            (HANDOFF_A_SERVICE_MAX_FORWARD, self.max_forward),
+            (HANDOFF_A_SERVICE_SYN_TIMEOUT, self.syn_timeout),
+            (HANDOFF_A_SERVICE_IDLE_TIMEOUT, self.idle_timeout),
+        ];
+        for (kind, v) in opt {
+            if let Some(v) = v {
+                a.push(Attr::u32(kind, v));
+            }
+        }
+        a
+    }
+
+    pub fn from_raw(attrs: &[RawAttr]) -> Result<Service, Error> {
+        let mut addr = None;
+        let mut port = None;
+        let mut s = Service::new(IpAddr::from([0u8; 4]), 0);
+        for a in attrs {
+            match a.kind {
+                HANDOFF_A_SERVICE_ADDR => addr = Some(a.get_addr()?),
+                HANDOFF_A_SERVICE_PORT => port = Some(a.get_u16()?),
+                HANDOFF_A_SERVICE_PROTOCOL => s.protocol = Some(a.get_u8()?),
+                HANDOFF_A_SERVICE_IFACES => {
+                    for i in a.get_nested()? {
+                        if i.kind == HANDOFF_A_IFACE_INDEX {
+                            s.ifaces.push(i.get_u32()?);
+                        }
+                    }
+                }
+                HANDOFF_A_SERVICE_POLICY => s.policy = Some(a.get_u32()?),
+                HANDOFF_A_SERVICE_POLICY_PARAMS => {
+                    s.params = PolicyParams::from_raw(&a.get_nested()?)?
+                }
+                HANDOFF_A_SERVICE_MAX_TEMPORARY => s.max_temporary = Some(a.get_u32()?),
+                HANDOFF_A_SERVICE_MAX_FORWARD => s.max_forward = Some(a.get_u32()?),
+                HANDOFF_A_SERVICE_SYN_TIMEOUT => s.syn_timeout = Some(a.get_u32()?),
+                HANDOFF_A_SERVICE_IDLE_TIMEOUT => s.idle_timeout = Some(a.get_u32()?),
+                _ => {}
+            }
+        }
+        match (addr, port) {
+            (Some(addr), Some(port)) => {
+                s.addr = addr;
+                s.port = port;
+                Ok(s)
+            }
+            _ => Err(Error::Fail(
+                "malformed reply from the kernel: service without address or port".to_string(),
+            )),
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format_addr(self.addr, Some(self.port))
+    }
+
+    /// Fields of a service, after a leading `service VIP:PORT`.
+    pub fn to_record(&self, ifname: IfName) -> Record {
+        let mut r = Record::new();
+        r.str("service", self.endpoint());
+        if let Some(p) = self.protocol {
+            r.str(
+                "protocol",
+                if p == libc::IPPROTO_TCP as u8 {
+                    "tcp".to_string()
+                } else {
+                    p.to_string()
+                },
+            );
+        }
+        if !self.ifaces.is_empty() {
+            r.push(
+                "dev",
+                Val::List(self.ifaces.iter().map(|i| Val::Str(ifname(*i))).collect()),
+            );
+        }
+        if let Some(p) = self.policy {
+            r.str("policy", name_of(POLICY_NAMES, p));
+        }
+        if let Some(c) = &self.params.cookie_name {
+            r.str("name", c.clone());
+        }
+        if !self.params.rules.is_empty() {
+            let rules = self
+                .params
+                .rules
+                .iter()
+                .map(|rule| {
+                    let mut rr = Record::new();
+                    rr.str("match", rule.match_text()).num("node", rule.node);
+                    Val::Rec(rr)
+                })
+                .collect();
+            r.push("rules", Val::List(rules));
+        }
+        if let Some(f) = self.params.fallback {
+            r.str("fallback", name_of(POLICY_NAMES, f));
+        }
+        r.opt_num("max-temporary", self.max_temporary)
+            .opt_num("max-forward", self.max_forward)
+            .opt_num("syn-timeout", self.syn_timeout)
+            .opt_num("idle-timeout", self.idle_timeout);
+        r
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Peer
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Peer {
+    pub id: u32,
+    pub addr: Option<IpAddr>,
+    pub port: Option<u16>,
+    pub weight: Option<u32>,
+    pub state: Option<u32>,
+}
+
+impl Peer {
+    pub fn to_attrs(&self) -> Vec<Attr> {
+        let mut a = vec![Attr::u32(HANDOFF_A_PEER_ID, self.id)];
+        if let Some(ip) = self.addr {
+            a.push(Attr::addr(HANDOFF_A_PEER_ADDR, ip));
+        }
+        if let Some(p) = self.port {
+            a.push(Attr::u16(HANDOFF_A_PEER_PORT, p));
+        }
+        if let Some(w) = self.weight {
+            a.push(Attr::u32(HANDOFF_A_PEER_WEIGHT, w));
+        }
+        if let Some(s) = self.state {
+            a.push(Attr::u32(HANDOFF_A_PEER_STATE, s));
+        }
+        a
+    }
+
+    pub fn from_raw(attrs: &[RawAttr]) -> Result<Peer, Error> {
+        let mut p = Peer::default();
+        for a in attrs {
+            match a.kind {
+                HANDOFF_A_PEER_ID => p.id = a.get_u32()?,
+                HANDOFF_A_PEER_ADDR => p.addr = Some(a.get_addr()?),
+                HANDOFF_A_PEER_PORT => p.port = Some(a.get_u16()?),
+                HANDOFF_A_PEER_WEIGHT => p.weight = Some(a.get_u32()?),
+                HANDOFF_A_PEER_STATE => p.state = Some(a.get_u32()?),
+                _ => {}
+            }
+        }
+        Ok(p)
+    }
+
+    pub fn to_record(&self) -> Record {
+        let mut r = Record::new();
+        r.num("peer", self.id);
+        if let Some(ip) = self.addr {
+            r.str("address", format_addr(ip, self.port));
+        }
+        r.opt_num("weight", self.weight);
+        if let Some(s) = self.state {
+            r.str("state", name_of(PEER_STATE_NAMES, s));
+        }
+        r
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Node
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Node {
+    pub id: Option<u32>,
+    pub forward_addr: Option<IpAddr>,
+    pub forward_port: Option<u16>,
+    pub sync_addr: Option<IpAddr>,
+    pub sync_port: Option<u16>,
+    pub weight: Option<u32>,
+}
+
+impl Node {
+    pub fn is_empty(&self) -> bool {
+        *self == Node::default()
+    }
+
+    pub fn to_attrs(&self) -> Vec<Attr> {
+        let mut a = Vec::new();
+        if let Some(id) = self.id {
+            a.push(Attr::u32(HANDOFF_A_NODE_ID, id));
+        }
+        if let Some(ip) = self.forward_addr {
+            a.push(Attr::addr(HANDOFF_A_NODE_FORWARD_ADDR, ip));
+        }
+        if let Some(p) = self.forward_port {
+            a.push(Attr::u16(HANDOFF_A_NODE_FORWARD_PORT, p));
+        }
+        if let Some(ip) = self.sync_addr {
+            a.push(Attr::addr(HANDOFF_A_NODE_SYNC_ADDR, ip));
+        }
+        if let Some(p) = self.sync_port {
+            a.push(Attr::u16(HANDOFF_A_NODE_SYNC_PORT, p));
+        }
+        if let Some(w) = self.weight {
+            a.push(Attr::u32(HANDOFF_A_NODE_WEIGHT, w));
+        }
+        a
+    }
+
+    pub fn from_raw(attrs: &[RawAttr]) -> Result<Node, Error> {
+        let mut n = Node::default();
+        for a in attrs {
+            match a.kind {
+                HANDOFF_A_NODE_ID => n.id = Some(a.get_u32()?),
+                HANDOFF_A_NODE_FORWARD_ADDR => n.forward_addr = Some(a.get_addr()?),
+                HANDOFF_A_NODE_FORWARD_PORT => n.forward_port = Some(a.get_u16()?),
+                HANDOFF_A_NODE_SYNC_ADDR => n.sync_addr = Some(a.get_addr()?),
+                HANDOFF_A_NODE_SYNC_PORT => n.sync_port = Some(a.get_u16()?),
+                HANDOFF_A_NODE_WEIGHT => n.weight = Some(a.get_u32()?),
+                _ => {}
+            }
+        }
+        Ok(n)
+    }
+
+    pub fn to_record(&self) -> Record {
+        let mut r = Record::new();
+        r.opt_num("node", self.id);
+        if let Some(ip) = self.forward_addr {
+            r.str("forward", format_addr(ip, self.forward_port));
+        }
+        if let Some(ip) = self.sync_addr {
+            r.str("sync", format_addr(ip, self.sync_port));
+        }
+        r.opt_num("weight", self.weight);
+        r
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Connection table entries (replies only)
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Conn {
+    pub table: Option<u32>,
+    pub family: Option<u16>,
+    pub saddr: Option<IpAddr>,
+    pub daddr: Option<IpAddr>,
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
+    pub state: Option<u32>,
+    pub client_isn: Option<u32>,
+    pub local_isn: Option<u32>,
+    pub peer_id: Option<u32>,
+    pub age_ms: Option<u64>,
+    pub flow_id: Option<u32>,
+    pub conn_ref: Option<u32>,
+}
+
+impl Conn {
+    /// Encoding exists for tests and symmetry; the kernel is the only sender.
+    pub fn to_attrs(&self) -> Vec<Attr> {
+        let mut a = Vec::new();
+        let u32s = [
+            (HANDOFF_A_CONN_TABLE, self.table),
+            (HANDOFF_A_CONN_STATE, self.state),
+            (HANDOFF_A_CONN_CLIENT_ISN, self.client_isn),
+            (HANDOFF_A_CONN_LOCAL_ISN, self.local_isn),
+            (HANDOFF_A_CONN_PEER_ID, self.peer_id),
+            (HANDOFF_A_CONN_FLOW_ID, self.flow_id),
+            (HANDOFF_A_CONN_REF, self.conn_ref),
+        ];
+        for (kind, v) in u32s {
+            if let Some(v) = v {
+                a.push(Attr::u32(kind, v));
+            }
+        }
+        if let Some(f) = self.family {
+            a.push(Attr::u16(HANDOFF_A_CONN_FAMILY, f));
+        }
+        if let Some(ip) = self.saddr {
+            a.push(Attr::addr(HANDOFF_A_CONN_SADDR, ip));
+        }
+        if let Some(ip) = self.daddr {
+            a.push(Attr::addr(HANDOFF_A_CONN_DADDR, ip));
+        }
+        if let Some(p) = self.sport {
+            a.push(Attr::u16(HANDOFF_A_CONN_SPORT, p));
+        }
+        if let Some(p) = self.dport {
+            a.push(Attr::u16(HANDOFF_A_CONN_DPORT, p));
+        }
+        if let Some(age) = self.age_ms {
+            a.push(Attr::u64(HANDOFF_A_CONN_AGE_MS, age));
+        }
+        a
+    }
+
+    pub fn from_raw(attrs: &[RawAttr]) -> Result<Conn, Error> {
+        let mut c = Conn::default();
+        for a in attrs {
+            match a.kind {
+                HANDOFF_A_CONN_TABLE => c.table = Some(a.get_u32()?),
+                HANDOFF_A_CONN_FAMILY => c.family = Some(a.get_u16()?),
+                HANDOFF_A_CONN_SADDR => c.saddr = Some(a.get_addr()?),
+                HANDOFF_A_CONN_DADDR => c.daddr = Some(a.get_addr()?),
+                HANDOFF_A_CONN_SPORT => c.sport = Some(a.get_u16()?),
+                HANDOFF_A_CONN_DPORT => c.dport = Some(a.get_u16()?),
+                HANDOFF_A_CONN_STATE => c.state = Some(a.get_u32()?),
+                HANDOFF_A_CONN_CLIENT_ISN => c.client_isn = Some(a.get_u32()?),
+                HANDOFF_A_CONN_LOCAL_ISN => c.local_isn = Some(a.get_u32()?),
+                HANDOFF_A_CONN_PEER_ID => c.peer_id = Some(a.get_u32()?),
+                HANDOFF_A_CONN_AGE_MS => c.age_ms = Some(a.get_u64()?),
+                HANDOFF_A_CONN_FLOW_ID => c.flow_id = Some(a.get_u32()?),
+                HANDOFF_A_CONN_REF => c.conn_ref = Some(a.get_u32()?),
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    pub fn to_record(&self) -> Record {
+        let mut r = Record::new();
+        if let Some(t) = self.table {
+            r.str("table", name_of(TABLE_NAMES, t));
+        }
+        if let Some(ip) = self.saddr {
+            r.str("src", format_addr(ip, self.sport));
+        }
+        if let Some(ip) = self.daddr {
+            r.str("dst", format_addr(ip, self.dport));
+        }
+        if let Some(s) = self.state {
+            r.str("state", name_of(CONN_STATE_NAMES, s));
+        }
+        r.opt_num("client-isn", self.client_isn)
+            .opt_num("local-isn", self.local_isn)
+            .opt_num("peer", self.peer_id)
+            .opt_num("flow-id", self.flow_id)
+            .opt_num("conn-ref", self.conn_ref)
+            .opt_num("age-ms", self.age_ms);
+        r
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Statistics
+
+/// One STATS_GET message: a scope, what it names, and the counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub scope: Option<u32>,
+    pub service: Option<Service>,
+    pub peer: Option<Peer>,
+    /// (counter attribute, value), in the order received.
+    pub counters: Vec<(u16, u64)>,
+}
+
+impl Stats {
+    pub fn from_msg(attrs: &[RawAttr]) -> Result<Stats, Error> {
+        let mut s = Stats::default();
+        for a in attrs {
+            match a.kind {
+                HANDOFF_A_SCOPE => s.scope = Some(a.get_u32()?),
+                HANDOFF_A_SERVICE => s.service = Some(Service::from_raw(&a.get_nested()?)?),
+                HANDOFF_A_PEER => s.peer = Some(Peer::from_raw(&a.get_nested()?)?),
+                HANDOFF_A_STATS => {
+                    for c in a.get_nested()? {
+                        if c.kind != HANDOFF_A_STATS_PAD && c.kind != HANDOFF_A_STATS_UNSPEC {
+                            s.counters.push((c.kind, c.get_u64()?));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(s)
+    }
+
+    /// The message's attributes (for tests: the kernel is the only sender).
+    pub fn to_msg_attrs(&self) -> Vec<Attr> {
+        let mut a = Vec::new();
+        if let Some(s) = self.scope {
+            a.push(Attr::u32(HANDOFF_A_SCOPE, s));
+        }
+        if let Some(svc) = &self.service {
+            a.push(Attr::nested(HANDOFF_A_SERVICE, svc.to_attrs()));
+        }
+        if let Some(p) = &self.peer {
+            a.push(Attr::nested(HANDOFF_A_PEER, p.to_attrs()));
+        }
+        let counters = self
+            .counters
+            .iter()
+            .map(|(k, v)| Attr::u64(*k, *v))
+            .collect();
+        a.push(Attr::nested(HANDOFF_A_STATS, counters));
+        a
+    }
+
+    /// `global COUNTERS...`, `service VIP:PORT COUNTERS...`, `peer ID
+    /// COUNTERS...`; JSON has `"scope"` in each object.  Every known counter
+    /// is printed (0 when the kernel did not report it); unknown ones are
+    /// skipped.
+    pub fn to_record(&self) -> Record {
+        let mut r = Record::new();
+        let scope = self.scope.unwrap_or(HANDOFF_SCOPE_GLOBAL);
+        let scope_name = Val::Str(name_of(SCOPE_NAMES, scope));
+        match (scope, &self.service, &self.peer) {
+            (HANDOFF_SCOPE_SERVICE, Some(svc), _) => {
+                r.push_show("scope", scope_name, Show::JsonOnly);
+                r.str("service", svc.endpoint());
+            }
+            (HANDOFF_SCOPE_PEER, _, Some(p)) => {
+                r.push_show("scope", scope_name, Show::JsonOnly);
+                r.num("peer", p.id);
+            }
+            _ => {
+                r.push_show("scope", scope_name, Show::ValueOnly);
+            }
+        }
+        for (kind, key) in STATS_NAMES {
+            let v = self
+                .counters
+                .iter()
+                .find(|(k, _)| k == kind)
+                .map(|(_, v)| *v)
+                .unwrap_or(0);
+            r.num(key, v);
+        }
+        r
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Events
+
+/// A notification from the events group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    PeerUp(Peer),
+    PeerDown(Peer),
+    ServiceChange {
+        change: Option<u32>,
+        service: Service,
+    },
+    Other(u8),
+}
+
+impl Event {
+    pub fn from_msg(cmd: u8, attrs: &[RawAttr]) -> Result<Event, Error> {
+        let nested = |kind: u16| -> Result<Vec<RawAttr>, Error> {
+            match attrs.iter().find(|a| a.kind == kind) {
+                Some(a) => a.get_nested(),
+                None => Err(Error::Fail(format!(
+                    "malformed event from the kernel: command {cmd} without attribute {kind}"
+                ))),
+            }
+        };
+        match cmd {
+            HANDOFF_CMD_PEER_UP => Ok(Event::PeerUp(Peer::from_raw(&nested(HANDOFF_A_PEER)?)?)),
+            HANDOFF_CMD_PEER_DOWN => Ok(Event::PeerDown(Peer::from_raw(&nested(HANDOFF_A_PEER)?)?)),
+            HANDOFF_CMD_SERVICE_CHANGE => {
+                let change = match attrs.iter().find(|a| a.kind == HANDOFF_A_CHANGE) {
+                    Some(a) => Some(a.get_u32()?),
+                    None => None,
+                };
+                let service = Service::from_raw(&nested(HANDOFF_A_SERVICE)?)?;
+                Ok(Event::ServiceChange { change, service })
+            }
+            other => Ok(Event::Other(other)),
+        }
+    }
+
+    /// `peer-up peer 2 ...`, `service-add service 10.0.0.1:80 ...`; JSON has
+    /// `"event"` first.
+    pub fn to_record(&self, ifname: IfName) -> Record {
+        let (event, body) = match self {
+            Event::PeerUp(p) => ("peer-up".to_string(), p.to_record()),
+            Event::PeerDown(p) => ("peer-down".to_string(), p.to_record()),
+            Event::ServiceChange { change, service } => {
+                let what = change
+                    .map(|c| name_of(CHANGE_NAMES, c))
+                    .unwrap_or_else(|| "change".to_string());
+                (format!("service-{what}"), service.to_record(ifname))
+            }
+            Event::Other(cmd) => {
+                let mut r = Record::new();
+                r.num("cmd", *cmd);
+                ("unknown".to_string(), r)
+            }
+        };
+        let mut r = Record::new();
+        r.push_show("event", Val::Str(event), Show::ValueOnly);
+        r.0.extend(body.0);
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attr::{emit_attrs, parse_attrs};
+
+    fn roundtrip(attrs: Vec<Attr>) -> Vec<RawAttr> {
+        parse_attrs(&emit_attrs(&attrs)).unwrap()
+    }
+
+    fn ifname(i: u32) -> String {
+        format!("if{i}")
+    }
+
+    fn full_service() -> Service {
+        Service {
+            addr: "2001:db8::10".parse().unwrap(),
+            port: 443,
+            protocol: Some(6),
+            ifaces: vec![2, 3],
+            policy: Some(HANDOFF_POLICY_HOST_URI),
+            params: PolicyParams {
+                fallback: Some(HANDOFF_POLICY_WEIGHTED),
+                cookie_name: None,
+                rules: vec![
+                    Rule {
+                        host: Some("a.example".into()),
+                        path: Some("/api".into()),
+                        node: 2,
+                    },
+                    Rule {
+                        host: None,
+                        path: Some("/static".into()),
+                        node: 3,
+                    },
+                    Rule {
+                        host: Some("*.example".into()),
+                        path: None,
+                        node: 1,
+                    },
+                ],
+            },
+            max_temporary: Some(1000),
+            max_forward: Some(2000),
+            syn_timeout: Some(3000),
+            idle_timeout: Some(300_000),
+        }
+    }
+
+    #[test]
+    fn service_roundtrip() {
+        let s = full_service();
+        assert_eq!(Service::from_raw(&roundtrip(s.to_attrs())).unwrap(), s);
+        let minimal = Service::new("10.0.0.1".parse().unwrap(), 80);
+        assert_eq!(minimal.to_attrs().len(), 2);
+        assert_eq!(
+            Service::from_raw(&roundtrip(minimal.to_attrs())).unwrap(),
+            minimal
+        );
+    }
+
+    #[test]
+    fn service_without_key_is_rejected() {
+        let raw = roundtrip(vec![Attr::u16(HANDOFF_A_SERVICE_PORT, 80)]);
+        assert!(Service::from_raw(&raw).is_err());
+    }
+
+    #[test]
+    fn service_record() {
+        let r = full_service().to_record(&ifname);
+        assert_eq!(
+            r.human(),
+            "service [2001:db8::10]:443 protocol tcp dev if2 dev if3 policy host-uri \
+             match a.example/api node 2 match /static node 3 match *.example node 1 \
+             fallback weighted max-temporary 1000 max-forward 2000 syn-timeout 3000 idle-timeout 300000"
+        );
+        let j = r.json();
+        assert_eq!(j["rules"][1]["match"], "/static");
+        assert_eq!(j["dev"][0], "if2");
+    }
+
+    #[test]
+    fn unknown_attributes_are_ignored() {
+        let mut attrs = Peer {
+            id: 4,
+            ..Default::default()
+        }
+        .to_attrs();
+        attrs.push(Attr::u32(200, 1));
+        assert_eq!(Peer::from_raw(&roundtrip(attrs)).unwrap().id, 4);
+    }
+
+    #[test]
+    fn peer_node_conn_roundtrip() {
+        let p = Peer {
+            id: 9,
+            addr: Some("10.0.0.9".parse().unwrap()),
+            port: Some(7000),
+            weight: Some(0),
+            state: Some(HANDOFF_PEER_STATE_UP),
+        };
+        assert_eq!(Peer::from_raw(&roundtrip(p.to_attrs())).unwrap(), p);
+        assert_eq!(
+            p.to_record().human(),
+            "peer 9 address 10.0.0.9:7000 weight 0 state up"
+        );
+
+        let n = Node {
+            id: Some(1),
+            forward_addr: Some("10.0.0.1".parse().unwrap()),
+            forward_port: Some(7000),
+            sync_addr: Some("ff02::1234".parse().unwrap()),
+            sync_port: Some(7001),
+            weight: Some(5),
+        };
+        assert_eq!(Node::from_raw(&roundtrip(n.to_attrs())).unwrap(), n);
+        assert_eq!(
+            n.to_record().human(),
+            "node 1 forward 10.0.0.1:7000 sync [ff02::1234]:7001 weight 5"
+        );
+
+        let c = Conn {
+            table: Some(HANDOFF_TABLE_FORWARD),
+            family: Some(libc::AF_INET as u16),
+            saddr: Some("192.0.2.7".parse().unwrap()),
+            daddr: Some("10.0.0.1".parse().unwrap()),
+            sport: Some(51000),
+            dport: Some(80),
+            state: Some(HANDOFF_CONN_STATE_FORWARDED),
+            client_isn: Some(1),
+            local_isn: Some(u32::MAX),
+            peer_id: Some(2),
+            age_ms: Some(1 << 40),
+            flow_id: Some(77),
+            conn_ref: Some(5),
+        };
+        assert_eq!(Conn::from_raw(&roundtrip(c.to_attrs())).unwrap(), c);
+        assert_eq!(
+            c.to_record().human(),
+            "table forward src 192.0.2.7:51000 dst 10.0.0.1:80 state forwarded client-isn 1 \
+             local-isn 4294967295 peer 2 flow-id 77 conn-ref 5 age-ms 1099511627776"
+        );
+    }
+
+    #[test]
+    fn stats_records() {
+        let g = Stats {
+            scope: Some(HANDOFF_SCOPE_GLOBAL),
+            counters: vec![
+                (HANDOFF_A_STATS_SYN_ANSWERED, 5),
+                (HANDOFF_A_STATS_FORWARD_ENTRIES, 2),
+                (999, 1),
+            ],
+            ..Default::default()
+        };
+        let raw = roundtrip(g.to_msg_attrs());
+        let back = Stats::from_msg(&raw).unwrap();
+        assert_eq!(back, g);
+        let line = back.to_record().human();
+        assert!(
+            line.starts_with("global syn_answered 5 syn_retransmit 0 "),
+            "{line}"
+        );
+        assert!(line.ends_with(" forward_entries 2"), "{line}");
+        let j = back.to_record().json();
+        assert_eq!(j["scope"], "global");
+        assert_eq!(j.as_object().unwrap().len(), 1 + STATS_NAMES.len());
+
+        let s = Stats {
+            scope: Some(HANDOFF_SCOPE_SERVICE),
+            service: Some(Service::new("10.0.0.1".parse().unwrap(), 80)),
+            ..Default::default()
+        };
+        let rec = Stats::from_msg(&roundtrip(s.to_msg_attrs()))
+            .unwrap()
+            .to_record();
+        assert!(rec
+            .human()
+            .starts_with("service 10.0.0.1:80 syn_answered 0"));
+        assert_eq!(rec.json()["scope"], "service");
+
+        let p = Stats {
+            scope: Some(HANDOFF_SCOPE_PEER),
+            peer: Some(Peer {
+                id: 3,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let rec = Stats::from_msg(&roundtrip(p.to_msg_attrs()))
+            .unwrap()
+            .to_record();
+        assert!(rec.human().starts_with("peer 3 syn_answered 0"));
+        assert_eq!(rec.json()["peer"], 3);
+    }
+
+    #[test]
+    fn events() {
+        let peer = Peer {
+            id: 2,
+            state: Some(HANDOFF_PEER_STATE_DOWN),
+            ..Default::default()
+        };
+        let raw = roundtrip(vec![Attr::nested(HANDOFF_A_PEER, peer.to_attrs())]);
+        let ev = Event::from_msg(HANDOFF_CMD_PEER_DOWN, &raw).unwrap();
+        assert_eq!(ev.to_record(&ifname).human(), "peer-down peer 2 state down");
+
+        let svc = Service::new("10.0.0.1".parse().unwrap(), 80);
+        let raw = roundtrip(vec![
+            Attr::u32(HANDOFF_A_CHANGE, HANDOFF_CHANGE_ADD),
+            Attr::nested(HANDOFF_A_SERVICE, svc.to_attrs()),
+        ]);
+        let ev = Event::from_msg(HANDOFF_CMD_SERVICE_CHANGE, &raw).unwrap();
+        let rec = ev.to_record(&ifname);
+        assert_eq!(rec.human(), "service-add service 10.0.0.1:80");
+        assert_eq!(rec.json()["event"], "service-add");
+
+        assert!(Event::from_msg(HANDOFF_CMD_PEER_UP, &[]).is_err());
+        assert_eq!(
+            Event::from_msg(99, &[]).unwrap().to_record(&ifname).human(),
+            "unknown cmd 99"
+        );
+    }
+
+    /// JSON objects have the human keys, and every human `key value` pair
+    /// is a JSON key.
+    #[test]
+    fn json_keys_are_the_human_keys() {
+        let svc = full_service();
+        let peer = Peer {
+            id: 2,
+            addr: Some("10.0.0.2".parse().unwrap()),
+            port: Some(7000),
+            weight: Some(1),
+            state: Some(2),
+        };
+        let node = Node {
+            id: Some(1),
+            weight: Some(3),
+            ..Default::default()
+        };
+        let conn = Conn {
+            table: Some(1),
+            saddr: Some("192.0.2.1".parse().unwrap()),
+            sport: Some(1),
+            state: Some(1),
+            age_ms: Some(5),
+            ..Default::default()
+        };
+        for rec in [
+            svc.to_record(&ifname),
+            peer.to_record(),
+            node.to_record(),
+            conn.to_record(),
+        ] {
+            let json = rec.json();
+            let obj = json.as_object().unwrap();
+            let keys: Vec<&str> = rec.0.iter().map(|f| f.key).collect();
+            assert_eq!(obj.keys().map(String::as_str).collect::<Vec<_>>(), keys);
+            let human = rec.human();
+            for f in &rec.0 {
+                if f.show == Show::Pair && !matches!(f.val, Val::List(_) | Val::Rec(_)) {
+                    assert!(
+                        human.contains(&format!("{} ", f.key)),
+                        "{} missing in {human}",
+                        f.key
+                    );
+                }
+            }
+            // Round trip through text.
+            let text = serde_json::to_string(&json).unwrap();
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+                json
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_enum_values_print_as_numbers() {
+        assert_eq!(name_of(POLICY_NAMES, 42), "42");
+        assert_eq!(name_of(POLICY_NAMES, HANDOFF_POLICY_TLS_SNI), "tls-sni");
+    }
+}

@@ -1,0 +1,382 @@
+//! From a parsed command to the request sent to the kernel, and from the
+//! kernel's replies to records to print.
+
+use crate::args::{Command, Opts};
+use crate::attr::Attr;
+use crate::model::{Conn, IfName, Node, Peer, Service, Stats};
+use crate::netlink::{HandoffMsg, Request};
+use crate::output::Record;
+use crate::uapi::*;
+use crate::Error;
+
+/// Interface name to index.
+pub type IfIndex<'a> = &'a dyn Fn(&str) -> Result<u32, Error>;
+
+fn service_key(s: &Service) -> Attr {
+    Attr::nested(HANDOFF_A_SERVICE, Service::new(s.addr, s.port).to_attrs())
+}
+
+fn peer_key(id: u32) -> Attr {
+    Attr::nested(HANDOFF_A_PEER, vec![Attr::u32(HANDOFF_A_PEER_ID, id)])
+}
+
+fn table(t: Option<u32>) -> Vec<Attr> {
+    t.map(|t| vec![Attr::u32(HANDOFF_A_TABLE, t)])
+        .unwrap_or_default()
+}
+
+/// The request for a command; `None` for commands that send none (help,
+/// version, monitor).
+pub fn build(cmd: &Command, opts: &Opts, ifindex: IfIndex) -> Result<Option<Request>, Error> {
+    let req = |cmd: u8, dump: bool, attrs: Vec<Attr>| Ok(Some(Request { cmd, dump, attrs }));
+    match cmd {
+        Command::Help(_) | Command::Version | Command::Monitor => Ok(None),
+        Command::ServiceAdd(svc, devs) => {
+            let mut svc = svc.clone();
+            for d in devs {
+                svc.ifaces.push(ifindex(d)?);
+            }
+            req(
+                HANDOFF_CMD_SERVICE_ADD,
+                false,
+                vec![Attr::nested(HANDOFF_A_SERVICE, svc.to_attrs())],
+            )
+        }
+        Command::ServiceDel(svc) => req(HANDOFF_CMD_SERVICE_DEL, false, vec![service_key(svc)]),
+        Command::ServiceShow(Some(svc)) => {
+            req(HANDOFF_CMD_SERVICE_GET, false, vec![service_key(svc)])
+        }
+        Command::ServiceShow(None) => req(HANDOFF_CMD_SERVICE_GET, true, vec![]),
+        Command::PeerAdd(peer) => req(
+            HANDOFF_CMD_PEER_ADD,
+            false,
+            vec![Attr::nested(HANDOFF_A_PEER, peer.to_attrs())],
+        ),
+        Command::PeerDel(id) => req(HANDOFF_CMD_PEER_DEL, false, vec![peer_key(*id)]),
+        Command::PeerShow(Some(id)) => req(HANDOFF_CMD_PEER_GET, false, vec![peer_key(*id)]),
+        Command::PeerShow(None) => req(HANDOFF_CMD_PEER_GET, true, vec![]),
+        Command::NodeSet(node) => req(
+            HANDOFF_CMD_NODE_SET,
+            false,
+            vec![Attr::nested(HANDOFF_A_NODE, node.to_attrs())],
+        ),
+        Command::NodeShow => req(HANDOFF_CMD_NODE_GET, false, vec![]),
+        Command::ConnShow(t) => req(HANDOFF_CMD_CONN_GET, true, table(*t)),
+        Command::ConnFlush(t) => req(HANDOFF_CMD_CONN_FLUSH, false, table(*t)),
+        Command::Stats => req(HANDOFF_CMD_STATS_GET, opts.details, vec![]),
+    }
+}
+
+fn nested(msg: &HandoffMsg, kind: u16) -> Result<Option<Vec<crate::attr::RawAttr>>, Error> {
+    match msg.raw.iter().find(|a| a.kind == kind) {
+        Some(a) => Ok(Some(a.get_nested()?)),
+        None => Ok(None),
+    }
+}
+
+/// The records to print for the replies of a command.  Messages without the
+/// expected attribute are skipped.
+pub fn records(
+    cmd: &Command,
+    replies: &[HandoffMsg],
+    ifname: IfName,
+) -> Result<Vec<Record>, Error> {
+    let mut out = Vec::new();
+    for msg in replies {
+        let rec = match cmd {
+            Command::ServiceShow(_) => nested(msg, HANDOFF_A_SERVICE)?
+                .map(|a| Service::from_raw(&a).map(|s| s.to_record(ifname)))
+                .transpose()?,
+            Command::PeerShow(_) => nested(msg, HANDOFF_A_PEER)?
+                .map(|a| Peer::from_raw(&a).map(|p| p.to_record()))
+                .transpose()?,
+            Command::NodeShow => nested(msg, HANDOFF_A_NODE)?
+                .map(|a| Node::from_raw(&a).map(|n| n.to_record()))
+                .transpose()?,
+            Command::ConnShow(_) => nested(msg, HANDOFF_A_CONN)?
+                .map(|a| Conn::from_raw(&a).map(|c| c.to_record()))
+                .transpose()?,
+            Command::Stats => Some(Stats::from_msg(&msg.raw)?.to_record()),
+            _ => None,
+        };
+        out.extend(rec);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::parse;
+    use crate::attr::{parse_attrs, RawAttr};
+    use crate::model::{PolicyParams, Rule};
+    use netlink_packet_core::NetlinkMessage;
+    use netlink_packet_core::NetlinkPayload;
+    use netlink_packet_generic::GenlMessage;
+
+    fn fake_ifindex(name: &str) -> Result<u32, Error> {
+        match name {
+            "eth0" => Ok(2),
+            "eth1" => Ok(3),
+            _ => Err(Error::Fail(format!("unknown interface \"{name}\""))),
+        }
+    }
+
+    fn request(line: &str) -> Request {
+        let args: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        let (opts, cmd) = parse(&args).unwrap();
+        build(&cmd, &opts, &fake_ifindex).unwrap().unwrap()
+    }
+
+    /// Serialize as the kernel would receive it, parse it back with the
+    /// crates, and return (command, flags, attributes).
+    fn wire(req: &Request) -> (u8, u16, Vec<RawAttr>) {
+        let bytes = req.to_bytes(0x1d, 42);
+        let msg = NetlinkMessage::<GenlMessage<HandoffMsg>>::deserialize(&bytes).unwrap();
+        assert_eq!(msg.header.message_type, 0x1d);
+        assert_eq!(msg.header.sequence_number, 42);
+        assert_eq!(msg.header.length as usize, bytes.len());
+        let NetlinkPayload::InnerMessage(genl) = msg.payload else {
+            panic!("not a genl message")
+        };
+        assert_eq!(genl.header.version, HANDOFF_GENL_VERSION);
+        assert_eq!(genl.header.cmd, genl.payload.cmd);
+        (genl.payload.cmd, msg.header.flags, genl.payload.raw)
+    }
+
+    fn only(raw: &[RawAttr], kind: u16) -> Vec<RawAttr> {
+        assert_eq!(raw.len(), 1, "{raw:?}");
+        assert_eq!(raw[0].kind, kind);
+        raw[0].get_nested().unwrap()
+    }
+
+    const DO: u16 = 1 | 4; // NLM_F_REQUEST | NLM_F_ACK
+    const DUMP: u16 = 1 | 0x300; // NLM_F_REQUEST | NLM_F_DUMP
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn exact_bytes_of_peer_del() {
+        let bytes = request("peer del 7").to_bytes(0x1d, 42);
+        #[rustfmt::skip]
+        let want: &[u8] = &[
+            32, 0, 0, 0,        // nlmsg_len
+            0x1d, 0,            // nlmsg_type: the family id
+            5, 0,               // NLM_F_REQUEST | NLM_F_ACK
+            42, 0, 0, 0,        // nlmsg_seq
+            0, 0, 0, 0,         // nlmsg_pid
+            HANDOFF_CMD_PEER_DEL, HANDOFF_GENL_VERSION, 0, 0, // genlmsghdr
+            12, 0, HANDOFF_A_PEER as u8, 0x80, // HANDOFF_A_PEER | NLA_F_NESTED
+            8, 0, HANDOFF_A_PEER_ID as u8, 0, 7, 0, 0, 0, // HANDOFF_A_PEER_ID = 7
+        ];
+        assert_eq!(bytes, want);
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn exact_bytes_of_service_del() {
+        let bytes = request("service del 10.0.0.1:80").to_bytes(0x1d, 1);
+        #[rustfmt::skip]
+        let want: &[u8] = &[
+            HANDOFF_CMD_SERVICE_DEL, 1, 0, 0,
+            20, 0, HANDOFF_A_SERVICE as u8, 0x80,
+            8, 0, HANDOFF_A_SERVICE_ADDR as u8, 0, 10, 0, 0, 1, // address, network order
+            6, 0, HANDOFF_A_SERVICE_PORT as u8, 0, 80, 0, 0, 0, // port, host order, padded
+        ];
+        assert_eq!(&bytes[16..], want);
+    }
+
+    #[test]
+    fn service_add_roundtrip() {
+        let req = request(
+            "service add [2001:db8::1]:443 dev eth0 dev eth1 policy host-uri match a.example/api node 2 \
+             fallback weighted max-temporary 10 max-forward 20 syn-timeout 30 idle-timeout 40",
+        );
+        let (cmd, flags, raw) = wire(&req);
+        assert_eq!((cmd, flags), (HANDOFF_CMD_SERVICE_ADD, DO));
+        let svc = Service::from_raw(&only(&raw, HANDOFF_A_SERVICE)).unwrap();
+        let mut want = Service::new("2001:db8::1".parse().unwrap(), 443);
+        want.protocol = Some(6);
+        want.ifaces = vec![2, 3];
+        want.policy = Some(HANDOFF_POLICY_HOST_URI);
+        want.params = PolicyParams {
+            fallback: Some(HANDOFF_POLICY_WEIGHTED),
+            cookie_name: None,
+            rules: vec![Rule {
+                host: Some("a.example".into()),
+                path: Some("/api".into()),
+                node: 2,
+            }],
+        };
+        want.max_temporary = Some(10);
+        want.max_forward = Some(20);
+        want.syn_timeout = Some(30);
+        want.idle_timeout = Some(40);
+        assert_eq!(svc, want);
+    }
+
+    #[test]
+    fn service_add_cookie_roundtrip() {
+        let (_, _, raw) = wire(&request("service add 10.0.0.1:80 policy cookie name SRV"));
+        let svc = Service::from_raw(&only(&raw, HANDOFF_A_SERVICE)).unwrap();
+        assert_eq!(svc.params.cookie_name.as_deref(), Some("SRV"));
+        assert_eq!(svc.policy, Some(HANDOFF_POLICY_COOKIE));
+    }
+
+    #[test]
+    fn unknown_interface() {
+        let args: Vec<String> = "service add 10.0.0.1:80 dev eth9"
+            .split(' ')
+            .map(str::to_string)
+            .collect();
+        let (opts, cmd) = parse(&args).unwrap();
+        let err = build(&cmd, &opts, &fake_ifindex).unwrap_err();
+        assert_eq!(err, Error::Fail("unknown interface \"eth9\"".into()));
+    }
+
+    #[test]
+    fn service_del_and_show() {
+        let (cmd, flags, raw) = wire(&request("service del 10.0.0.1:80"));
+        assert_eq!((cmd, flags), (HANDOFF_CMD_SERVICE_DEL, DO));
+        assert_eq!(
+            Service::from_raw(&only(&raw, HANDOFF_A_SERVICE)).unwrap(),
+            Service::new("10.0.0.1".parse().unwrap(), 80)
+        );
+
+        let (cmd, flags, raw) = wire(&request("service show [::1]:8080"));
+        assert_eq!((cmd, flags), (HANDOFF_CMD_SERVICE_GET, DO));
+        assert_eq!(
+            Service::from_raw(&only(&raw, HANDOFF_A_SERVICE))
+                .unwrap()
+                .port,
+            8080
+        );
+
+        let (cmd, flags, raw) = wire(&request("service show"));
+        assert_eq!((cmd, flags, raw.len()), (HANDOFF_CMD_SERVICE_GET, DUMP, 0));
+    }
+
+    #[test]
+    fn peer_commands() {
+        let (cmd, flags, raw) = wire(&request("peer add 2 address [2001:db8::2]:7000 weight 5"));
+        assert_eq!((cmd, flags), (HANDOFF_CMD_PEER_ADD, DO));
+        let p = Peer::from_raw(&only(&raw, HANDOFF_A_PEER)).unwrap();
+        assert_eq!(
+            p,
+            Peer {
+                id: 2,
+                addr: Some("2001:db8::2".parse().unwrap()),
+                port: Some(7000),
+                weight: Some(5),
+                state: None
+            }
+        );
+        let (_, _, raw) = wire(&request("peer add 3 address 10.0.0.3"));
+        let inner = only(&raw, HANDOFF_A_PEER);
+        assert!(inner
+            .iter()
+            .all(|a| a.kind != HANDOFF_A_PEER_PORT && a.kind != HANDOFF_A_PEER_WEIGHT));
+
+        let (cmd, flags, raw) = wire(&request("peer show 3"));
+        assert_eq!((cmd, flags), (HANDOFF_CMD_PEER_GET, DO));
+        assert_eq!(Peer::from_raw(&only(&raw, HANDOFF_A_PEER)).unwrap().id, 3);
+        let (cmd, flags, raw) = wire(&request("peer show"));
+        assert_eq!((cmd, flags, raw.len()), (HANDOFF_CMD_PEER_GET, DUMP, 0));
+        let (cmd, _, raw) = wire(&request("peer del 3"));
+        assert_eq!(cmd, HANDOFF_CMD_PEER_DEL);
+        assert_eq!(
+            Peer::from_raw(&only(&raw, HANDOFF_A_PEER)).unwrap(),
+            Peer {
+                id: 3,
+                ..Default::default()
+            }
+        );
+    }
+
+    #[test]
+    fn node_commands() {
+        let (cmd, flags, raw) = wire(&request(
+            "node set id 1 forward 10.0.0.1:7000 sync 239.1.1.1:7001 weight 2",
+        ));
+        assert_eq!((cmd, flags), (HANDOFF_CMD_NODE_SET, DO));
+        let n = Node::from_raw(&only(&raw, HANDOFF_A_NODE)).unwrap();
+        assert_eq!(n.id, Some(1));
+        assert_eq!(n.forward_port, Some(7000));
+        assert_eq!(n.sync_addr, Some("239.1.1.1".parse().unwrap()));
+        assert_eq!(n.weight, Some(2));
+        let (_, _, raw) = wire(&request("node set weight 3"));
+        assert_eq!(only(&raw, HANDOFF_A_NODE).len(), 1);
+        let (cmd, flags, raw) = wire(&request("node show"));
+        assert_eq!((cmd, flags, raw.len()), (HANDOFF_CMD_NODE_GET, DO, 0));
+    }
+
+    #[test]
+    fn conn_and_stats_commands() {
+        let (cmd, flags, raw) = wire(&request("conn show forward"));
+        assert_eq!((cmd, flags), (HANDOFF_CMD_CONN_GET, DUMP));
+        assert_eq!(raw.len(), 1);
+        assert_eq!(
+            (raw[0].kind, raw[0].get_u32().unwrap()),
+            (HANDOFF_A_TABLE, HANDOFF_TABLE_FORWARD)
+        );
+        let (_, _, raw) = wire(&request("conn show"));
+        assert!(raw.is_empty());
+        let (cmd, flags, raw) = wire(&request("conn flush temporary"));
+        assert_eq!((cmd, flags), (HANDOFF_CMD_CONN_FLUSH, DO));
+        assert_eq!(raw[0].get_u32().unwrap(), HANDOFF_TABLE_TEMPORARY);
+        let (cmd, flags, _) = wire(&request("stats"));
+        assert_eq!((cmd, flags), (HANDOFF_CMD_STATS_GET, DO));
+        let (cmd, flags, _) = wire(&request("stats -s"));
+        assert_eq!((cmd, flags), (HANDOFF_CMD_STATS_GET, DUMP));
+    }
+
+    #[test]
+    fn no_request_for_local_commands() {
+        for line in ["help", "-V", "monitor", "service help"] {
+            let args: Vec<String> = line.split(' ').map(str::to_string).collect();
+            let (opts, cmd) = parse(&args).unwrap();
+            assert!(
+                build(&cmd, &opts, &fake_ifindex).unwrap().is_none(),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn replies_to_records() {
+        let svc = Service::new("10.0.0.1".parse().unwrap(), 80);
+        let reply = |cmd: u8, attrs: Vec<Attr>| HandoffMsg {
+            cmd,
+            attrs: Vec::new(),
+            raw: parse_attrs(&crate::attr::emit_attrs(&attrs)).unwrap(),
+        };
+        let msgs = vec![
+            reply(
+                HANDOFF_CMD_SERVICE_GET,
+                vec![Attr::nested(HANDOFF_A_SERVICE, svc.to_attrs())],
+            ),
+            reply(HANDOFF_CMD_SERVICE_GET, vec![]),
+        ];
+        let recs = records(&Command::ServiceShow(None), &msgs, &|i| format!("if{i}")).unwrap();
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].human(), "service 10.0.0.1:80");
+
+        let msgs = vec![reply(
+            HANDOFF_CMD_STATS_GET,
+            vec![
+                Attr::u32(HANDOFF_A_SCOPE, HANDOFF_SCOPE_GLOBAL),
+                Attr::nested(
+                    HANDOFF_A_STATS,
+                    vec![
+                        Attr::u64(HANDOFF_A_STATS_INJECTED, 4),
+                        Attr::bytes(HANDOFF_A_STATS_PAD, vec![]),
+                    ],
+                ),
+            ],
+        )];
+        let recs = records(&Command::Stats, &msgs, &|i| format!("if{i}")).unwrap();
+        let j = crate::output::render(&recs, crate::output::Format::Json);
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(v[0]["injected"], 4);
+        assert_eq!(v[0]["scope"], "global");
+    }
+}

@@ -1,0 +1,98 @@
+//! The binary as a user meets it: exit statuses, one-line errors on stderr,
+//! help on stdout.
+
+use std::process::{Command, Output};
+
+fn handoff(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_handoff"))
+        .args(args)
+        .output()
+        .expect("run handoff")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A usage error: status 2, exactly one line on stderr, nothing on stdout.
+fn usage_error(args: &[&str], want: &str) {
+    let o = handoff(args);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    assert_eq!(stderr(&o), format!("handoff: {want}\n"), "{args:?}");
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    usage_error(
+        &["service", "add", "10.0.0.1:0"],
+        "invalid port \"0\" in \"10.0.0.1:0\"",
+    );
+    usage_error(
+        &["service", "add", "10.0.0.1:80", "foo"],
+        "unknown keyword \"foo\" (try \"handoff service help\")",
+    );
+    usage_error(&["s"], "ambiguous object \"s\": service, stats");
+    usage_error(&[], "missing object (try \"handoff help\")");
+    usage_error(
+        &["peer", "add", "1", "address", "[::1"],
+        "invalid address \"[::1\"",
+    );
+    usage_error(
+        &["-q", "service"],
+        "unknown option \"-q\" (try \"handoff help\")",
+    );
+}
+
+#[test]
+fn unknown_interface_exits_1() {
+    let o = handoff(&["service", "add", "10.0.0.1:80", "dev", "nosuchif0"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o), "handoff: unknown interface \"nosuchif0\"\n");
+}
+
+#[test]
+fn help_goes_to_stdout() {
+    for args in [
+        &["help"][..],
+        &["-h"],
+        &["service", "help"],
+        &["help", "peer"],
+        &["serv", "add", "help"],
+    ] {
+        let o = handoff(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        let out = String::from_utf8(o.stdout).unwrap();
+        assert!(out.starts_with("Usage: handoff"), "{args:?}: {out}");
+        assert!(o.stderr.is_empty());
+    }
+    let o = handoff(&["conn", "help"]);
+    assert!(String::from_utf8(o.stdout)
+        .unwrap()
+        .contains("temporary | forward"));
+}
+
+#[test]
+fn version() {
+    let o = handoff(&["-V"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8(o.stdout).unwrap().starts_with("handoff "));
+}
+
+/// Without the module: the "family not found" error and status 1.  With it
+/// (a test VM): the command succeeds and prints JSON.
+#[test]
+fn show_with_or_without_the_module() {
+    let o = handoff(&["-j", "service", "show"]);
+    match o.status.code() {
+        Some(1) => assert_eq!(
+            stderr(&o),
+            "handoff: generic netlink family \"handoff\" not found (is the module loaded?)\n"
+        ),
+        Some(0) => {
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            assert!(v.is_array());
+        }
+        other => panic!("unexpected status {other:?}: {}", stderr(&o)),
+    }
+}
