@@ -20,7 +20,7 @@ SHELL := /bin/bash
 TOP := $(CURDIR)
 HOST_CRATES := drivers/net/handoff/proto tools/handoff
 # Lines of the kernel's make that the build needs; see scripts/env.sh.
-KMAKE = source scripts/env.sh && flock $(HANDOFF_CACHE)/kdir.lock \
+KMAKE = source scripts/env.sh && flock $(KDIR).lock \
 	make -C $(KDIR) "$${KMAKE_VARS[@]}"
 
 .PHONY: all deps kernel module host-test vm-test check demo clean kunit selftests help
@@ -34,7 +34,7 @@ deps:
 	@bash scripts/deps.sh
 
 kernel: deps
-	@flock $(HANDOFF_CACHE)/kdir.lock bash scripts/kernel.sh
+	@flock $(KDIR).lock bash scripts/kernel.sh
 
 module: kernel
 	@$(KMAKE) M=$(TOP) CLIPPY=1 KRUSTFLAGS=-Dwarnings KCFLAGS=-Werror modules

@@ -53,7 +53,7 @@ case "${1:---test}" in
     shift || true
     # Install the kselftest target the standard way, then run it in the VM.
     inst=$vmtmp/kselftest
-    flock "$HANDOFF_CACHE/kdir.lock" make -s -C "$KDIR/tools/testing/selftests" \
+    flock "$KDIR.lock" make -s -C "$KDIR/tools/testing/selftests" \
       TARGETS=drivers/net/handoff INSTALL_PATH="$inst" install >/dev/null
     sel=""
     for t in "$@"; do sel="$sel -t drivers/net/handoff:$t"; done
