@@ -36,11 +36,13 @@ accel_opts() {
 
 run_vm() {
   local cmd=$1
+  # vng reopens a regular file given as stdout/stderr with truncation (what
+  # came before is lost, e.g. CI's earlier output): give it a pipe.
   # shellcheck disable=SC2046
   vng --run "$bzimage" $(accel_opts) --cpus 2 --memory 2G --user root \
       --cwd "$top" --rwdir "$vmtmp" \
       --append "panic=-1 oops=panic softlockup_panic=1" \
-      --exec "$cmd" </dev/null
+      --exec "$cmd" </dev/null 2>&1 | cat
 }
 
 vmtmp=$(mktemp -d /tmp/handoff-vm.XXXXXX)

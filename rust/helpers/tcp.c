@@ -1,3 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
-/* handoff: helpers for inline functions and macros used by rust/kernel (see rust/helpers/net.c). */
+/* handoff: helpers for inline TCP functions used by rust/kernel/net/tcp.rs. */
 
+#include <net/request_sock.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+void rust_helper_reqsk_free(struct request_sock *req)
+{
+	reqsk_free(req);
+}
+
+bool rust_helper_sk_acceptq_is_full(const struct sock *sk)
+{
+	return sk_acceptq_is_full(sk);
+}
+
+u64 rust_helper_tcp_clock_ms(void)
+{
+	return tcp_clock_ms();
+}

@@ -1,3 +1,332 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Placeholder: filled in by the handoff abstraction that owns this module.
+//! TCP: listener lookup and handing an established connection to a listener.
+//!
+//! A connection whose handshake was done outside the stack (its SYN answered
+//! by a module) is given to the stack the way the syncookie path of
+//! `bpf_sk_assign_tcp_reqsk()` does it: a request sock, filled with the
+//! negotiated state and marked `syncookie`, is attached to the first data
+//! segment (`seq` = client ISN + 1, `ack_seq` = our ISN + 1) as a prefetched
+//! socket. When the stack receives that segment, `cookie_v4_check()` turns the
+//! request into an established child on the listener's accept queue and
+//! queues the segment's data on it. Only exported symbols are used.
+//!
+//! C headers: [`include/net/request_sock.h`](srctree/include/net/request_sock.h),
+//! [`include/net/inet_hashtables.h`](srctree/include/net/inet_hashtables.h)
+
+use crate::{
+    bindings,
+    error::{code, Result},
+    net::namespace::Namespace,
+    sync::rcu,
+};
+use core::{marker::PhantomData, ptr::NonNull};
+
+/// The TCP `TCP_LISTEN` state.
+const TCP_LISTEN: u8 = bindings::TCP_LISTEN as u8;
+/// The TCP `TCP_TIME_WAIT` state.
+const TCP_TIME_WAIT: u8 = bindings::TCP_TIME_WAIT as u8;
+
+/// Returns the inet hash table of the namespace's TCP sockets.
+fn hashinfo(net: &Namespace) -> *mut bindings::inet_hashinfo {
+    // SAFETY: `net` is alive; `tcp_death_row.hashinfo` is set when the
+    // namespace is created and never changes afterwards.
+    unsafe { (*net.as_ptr()).ipv4.tcp_death_row.hashinfo }
+}
+
+/// Returns whether the namespace answers the syncookie path at all
+/// (`net.ipv4.tcp_syncookies` != 0): the injection depends on it.
+pub fn syncookies_enabled(net: &Namespace) -> bool {
+    // SAFETY: `net` is alive; the sysctl is an `u8` read with READ_ONCE
+    // semantics, as the stack does.
+    unsafe {
+        core::ptr::read_volatile(core::ptr::addr_of!((*net.as_ptr()).ipv4.sysctl_tcp_syncookies))
+            != 0
+    }
+}
+
+/// Returns `net.ipv4.tcp_rmem[2]` and `net.core.rmem_max`, the buffer sizes
+/// from which the stack derives the window scale it would announce.
+pub fn rcv_space_limits(net: &Namespace) -> (u32, u32) {
+    // SAFETY: `net` is alive; both are plain integers read with READ_ONCE
+    // semantics. `sysctl_rmem_max` is a global of the core.
+    unsafe {
+        let rmem = core::ptr::read_volatile(core::ptr::addr_of!(
+            (*net.as_ptr()).ipv4.sysctl_tcp_rmem[2]
+        ));
+        let max = core::ptr::read_volatile(core::ptr::addr_of!(bindings::sysctl_rmem_max));
+        (rmem.max(0) as u32, max.max(0) as u32)
+    }
+}
+
+/// The TCP timestamp clock in milliseconds (`tcp_clock_ms()`), truncated to
+/// 32 bits as TSvals are: an injected socket's TSvals are this plus its
+/// `ts_off`.
+pub fn tcp_clock_ms() -> u32 {
+    // SAFETY: FFI call without requirements.
+    unsafe { bindings::tcp_clock_ms() as u32 }
+}
+
+/// The addresses and ports of a segment as received: `saddr`/`sport` of the
+/// client, `daddr`/`dport` local. Addresses and ports in network byte order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipv4Tuple {
+    /// Client address (network byte order).
+    pub saddr: u32,
+    /// Local address (network byte order).
+    pub daddr: u32,
+    /// Client port (network byte order).
+    pub sport: u16,
+    /// Local port (network byte order).
+    pub dport: u16,
+}
+
+/// A listening TCP socket, valid while the RCU read-side critical section
+/// it was found in lasts (listeners are freed after a grace period).
+///
+/// # Invariants
+///
+/// `sk` points to a full socket in `TCP_LISTEN` state (at lookup time) that
+/// stays allocated for `'g`.
+pub struct Listener<'g> {
+    sk: NonNull<bindings::sock>,
+    _guard: PhantomData<&'g rcu::Guard>,
+}
+
+impl<'g> Listener<'g> {
+    /// Finds the listener that would accept a connection for `t` arriving on
+    /// the device `ifindex` of `net` (the stack's own listener lookup: exact
+    /// address before wildcard, IPv6 `[::]` listeners without `IPV6_V6ONLY`
+    /// included, reuseport groups by hash).
+    pub fn lookup_v4(
+        _guard: &'g rcu::Guard,
+        net: &Namespace,
+        t: &Ipv4Tuple,
+        ifindex: i32,
+    ) -> Option<Self> {
+        // SAFETY: `net` is alive and we are in an RCU read-side critical
+        // section (`_guard`), as the lookup requires. A null skb is allowed:
+        // reuseport selection then falls back to the hash.
+        let sk = unsafe {
+            bindings::__inet_lookup_listener(
+                net.as_ptr(),
+                hashinfo(net),
+                core::ptr::null_mut(),
+                0,
+                t.saddr,
+                t.sport,
+                t.daddr,
+                u16::from_be(t.dport),
+                ifindex,
+                0,
+            )
+        };
+        let sk = NonNull::new(sk)?;
+        // SAFETY: The lookup returned a socket from the listening hash,
+        // alive for the RCU section.
+        let state = unsafe { core::ptr::read_volatile(&(*sk.as_ptr()).__sk_common.skc_state) };
+        if state != TCP_LISTEN {
+            return None;
+        }
+        // INVARIANT: a listener found under RCU, in `TCP_LISTEN`.
+        Some(Self {
+            sk,
+            _guard: PhantomData,
+        })
+    }
+
+    /// Returns whether the accept queue is full: a child created now would
+    /// be dropped by the stack.
+    pub fn accept_queue_full(&self) -> bool {
+        // SAFETY: By the type invariant `sk` is a live socket.
+        unsafe { bindings::sk_acceptq_is_full(self.sk.as_ptr()) }
+    }
+
+    /// Allocates a request sock for this listener carrying `p`, to be
+    /// attached to the connection's first data segment.
+    pub fn new_request(&self, p: &RequestParams) -> Result<RequestSock<'g>> {
+        if p.mss < 536 || p.snd_wscale > 14 || p.rcv_wscale > 14 {
+            return Err(code::EINVAL);
+        }
+        // SAFETY: `tcp_prot` is the IPv4 TCP protocol, a static of the core;
+        // `rsk_prot` is its request-sock operations (`tcp_request_sock_ops`,
+        // not exported by itself). IPv4 segments use them even for an IPv6
+        // listener, as the stack does for v4-mapped connections.
+        let ops = unsafe { (*core::ptr::addr_of!(bindings::tcp_prot)).rsk_prot };
+        // SAFETY: `ops` is valid and `sk` a live listener; no listener
+        // reference is attached (`false`): the request is handed to the
+        // stack within this RCU section, and `rsk_listener` is only set then.
+        let req = unsafe { bindings::inet_reqsk_alloc(ops, self.sk.as_ptr(), false) };
+        let req = NonNull::new(req).ok_or(code::ENOMEM)?;
+        // The request sock is the first member of `inet_request_sock`, which
+        // is the first member of `tcp_request_sock`: the same address.
+        let treq = req.as_ptr().cast::<bindings::tcp_request_sock>();
+        // SAFETY: `req` was just allocated from the TCP request slab (of
+        // `tcp_request_sock` size) and initialised by `inet_reqsk_alloc`;
+        // nobody else knows it yet.
+        unsafe {
+            let r = &mut *req.as_ptr();
+            r.mss = p.mss;
+            r.ts_recent = p.ts_recent;
+            r.set_syncookie(1);
+            let ireq = &mut (*treq).req;
+            ireq.set_snd_wscale(p.snd_wscale.into());
+            ireq.set_rcv_wscale(p.rcv_wscale.into());
+            ireq.set_wscale_ok(p.wscale_ok.into());
+            ireq.set_sack_ok(p.sack_ok.into());
+            ireq.set_tstamp_ok(p.tstamp_ok.into());
+            ireq.set_ecn_ok(0);
+            (*treq).req_usec_ts = false;
+            (*treq).ts_off = p.ts_off;
+        }
+        // INVARIANT: a fresh, filled request sock of this listener.
+        Ok(RequestSock {
+            req,
+            listener: self.sk,
+            _guard: PhantomData,
+        })
+    }
+}
+
+/// The state negotiated in a handshake done outside the stack.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestParams {
+    /// The MSS to use towards the client (the client's, capped by ours).
+    pub mss: u16,
+    /// Whether both sides sent the window-scale option.
+    pub wscale_ok: bool,
+    /// The client's window-scale shift (0 without `wscale_ok`).
+    pub snd_wscale: u8,
+    /// Our window-scale shift, exactly as announced in the SYN-ACK.
+    pub rcv_wscale: u8,
+    /// Whether SACK was negotiated.
+    pub sack_ok: bool,
+    /// Whether timestamps were negotiated.
+    pub tstamp_ok: bool,
+    /// The client's latest TSval (0 without timestamps).
+    pub ts_recent: u32,
+    /// Offset added to `tcp_clock_ms()` for our TSvals, chosen so that they
+    /// continue from the SYN-ACK's (the client's PAWS check never sees
+    /// time go back).
+    pub ts_off: u32,
+}
+
+/// A filled request sock not yet handed to the stack; freed on drop.
+///
+/// # Invariants
+///
+/// `req` is a request sock allocated by `inet_reqsk_alloc` for `listener`
+/// with a zero refcount and no listener reference, owned by this value.
+pub struct RequestSock<'g> {
+    req: NonNull<bindings::request_sock>,
+    listener: NonNull<bindings::sock>,
+    _guard: PhantomData<&'g rcu::Guard>,
+}
+
+impl RequestSock<'_> {
+    /// Gives up ownership: returns the request as a socket pointer with
+    /// `rsk_listener` set (without a reference, as the syncookie path
+    /// expects), to be attached to an skb as its prefetched socket.
+    ///
+    /// The stack consumes it when it receives that skb in this RCU section;
+    /// if the skb is freed instead, its `sock_pfree` destructor frees it.
+    pub fn into_prefetched(self) -> NonNull<bindings::sock> {
+        let req = self.req;
+        // SAFETY: By the type invariant we own `req`; `listener` is alive
+        // for the RCU section, within which the stack uses the request.
+        // (`rsk_listener` is `__req_common.skc_listener`, in an anonymous
+        // union that bindgen numbers; a renumbering fails to compile.)
+        unsafe {
+            (*req.as_ptr()).__req_common.__bindgen_anon_5.skc_listener = self.listener.as_ptr()
+        };
+        core::mem::forget(self);
+        req.cast()
+    }
+}
+
+impl Drop for RequestSock<'_> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we own the request, its refcount is
+        // zero and it holds no listener reference, as `reqsk_free` expects.
+        unsafe { bindings::reqsk_free(self.req.as_ptr()) };
+    }
+}
+
+/// What [`reap_time_wait_v4`] found on the tuple.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EstablishedState {
+    /// No socket of the stack holds the tuple.
+    None,
+    /// A TIME_WAIT socket held it and was removed: a new connection may
+    /// use the tuple.
+    TimeWaitReaped,
+    /// A TIME_WAIT socket holds it and the new SYN is not acceptable for it
+    /// (leave the SYN to the stack).
+    TimeWait,
+    /// An established (or closing) socket of the stack holds it.
+    Socket,
+}
+
+/// Looks up the stack's socket on `t` (as received: `saddr` = client).
+///
+/// A TIME_WAIT socket is removed when `reap_tw` says the new SYN is
+/// acceptable for it: the stack would recycle it on that SYN, but the SYN
+/// never reaches the stack when a module answers it. `reap_tw` gets the
+/// TIME_WAIT socket's next expected sequence number (`tw_rcv_nxt`) and its
+/// last timestamp (`tw_ts_recent`, if timestamps were on).
+pub fn established_v4(
+    net: &Namespace,
+    t: &Ipv4Tuple,
+    ifindex: i32,
+    reap_tw: impl FnOnce(u32, Option<u32>) -> bool,
+) -> EstablishedState {
+    let _guard = rcu::read_lock();
+    // SAFETY: `net` is alive and we hold the RCU read lock the lookup needs.
+    // A socket is returned with a reference taken.
+    let sk = unsafe {
+        bindings::__inet_lookup_established(
+            net.as_ptr(),
+            hashinfo(net),
+            t.saddr,
+            t.sport,
+            t.daddr,
+            u16::from_be(t.dport),
+            ifindex,
+            0,
+        )
+    };
+    let Some(sk) = NonNull::new(sk) else {
+        return EstablishedState::None;
+    };
+    // SAFETY: We hold a reference on `sk`.
+    let state = unsafe { core::ptr::read_volatile(&(*sk.as_ptr()).__sk_common.skc_state) };
+    if state != TCP_TIME_WAIT {
+        // SAFETY: Drops the reference the lookup took.
+        unsafe { bindings::sock_gen_put(sk.as_ptr()) };
+        return EstablishedState::Socket;
+    }
+    let tw = sk.as_ptr().cast::<bindings::inet_timewait_sock>();
+    let ttw = sk.as_ptr().cast::<bindings::tcp_timewait_sock>();
+    // SAFETY: A TIME_WAIT entry of the TCP hash is a `tcp_timewait_sock`
+    // (whose first member is the `inet_timewait_sock`), referenced by us.
+    let (rcv_nxt, ts) = unsafe {
+        let ttw = &*ttw;
+        let ts = if ttw.tw_ts_recent_stamp != 0 {
+            Some(ttw.tw_ts_recent)
+        } else {
+            None
+        };
+        // `tw_rcv_nxt` is `tw_sk.__tw_common.skc_tw_rcv_nxt` (anonymous union).
+        (ttw.tw_sk.__tw_common.__bindgen_anon_7.skc_tw_rcv_nxt, ts)
+    };
+    if reap_tw(rcv_nxt, ts) {
+        // SAFETY: We own a reference to the TIME_WAIT socket; this removes
+        // it from the hash and its timer and drops our reference.
+        unsafe { bindings::inet_twsk_deschedule_put(tw) };
+        EstablishedState::TimeWaitReaped
+    } else {
+        // SAFETY: Drops the reference the lookup took.
+        unsafe { bindings::sock_gen_put(sk.as_ptr()) };
+        EstablishedState::TimeWait
+    }
+}
