@@ -1,3 +1,702 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Placeholder: filled in by the handoff abstraction that owns this module.
+//! A bounded hash table with lockless RCU lookups and per-bucket locks.
+//!
+//! [`RcuTable<K, S, M>`] maps keys `K` to entries made of two parts:
+//!
+//! - shared data `S`, immutable after insertion (or interior-mutable through
+//!   atomics), which readers reach without any lock through
+//!   [`RcuTable::lookup`] inside an RCU read-side critical section;
+//! - mutable data `M`, reachable only while holding the entry's bucket lock
+//!   ([`RcuTable::with_locked`], [`RcuTable::retain`], ...).
+//!
+//! The number of buckets is a power of two fixed at creation; the number of
+//! entries is bounded by `max_entries`. Every bucket is an `hlist_head` with
+//! its own `spinlock_t`, taken with `spin_lock_bh` because writers run both in
+//! softirq context (packet path, timers) and in process context (netlink).
+//! Removed entries are freed after an RCU grace period with `call_rcu`.
+//!
+//! # Context rules
+//!
+//! - [`RcuTable::lookup`]: any context but NMI, under a [`Guard`].
+//! - Every other method except [`RcuTable::new`] and dropping: softirq or
+//!   process context, not hard interrupt context and not with interrupts
+//!   disabled (`spin_unlock_bh` must be able to run softirqs).
+//! - The closures passed to the locking methods run with the bucket lock held
+//!   and bottom halves disabled: they must not sleep and must not call
+//!   methods of the same table that lock a bucket (self-deadlock, and lockdep
+//!   reports recursive locking even for another bucket of the table).
+//! - [`RcuTable::new`] allocates with `GFP_KERNEL` and dropping the table
+//!   waits for RCU callbacks: both in process context only.
+//! - Entries are dropped in RCU callbacks (softirq context): the `Drop` of
+//!   `K`, `S` and `M` must not sleep.
+//!
+//! # Memory
+//!
+//! A bucket is an `hlist_head` and a `spinlock_t`: 16 bytes, or about 72 with
+//! lockdep (the lock's `dep_map`), so 2^20 buckets take 16 MiB (72 MiB on a
+//! lockdep kernel) from `kvmalloc`. An entry is a `kmalloc` allocation of the
+//! list node, the RCU head, the hash and `K`, `S`, `M`.
+//!
+//! # Module unload
+//!
+//! `call_rcu` callbacks run the module's code (they drop `K`, `S` and `M`).
+//! Dropping a table waits for the callbacks it queued (`rcu_barrier`), so a
+//! module whose tables are all dropped in its exit path needs nothing more.
+//! A module that leaks a table (e.g. `core::mem::forget`) must call
+//! [`rcu_barrier`](super::rcu::rcu_barrier) itself before it is unloaded.
+//!
+//! C headers: [`include/linux/rculist.h`](srctree/include/linux/rculist.h),
+//! [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h)
+
+use super::rcu::{rcu_barrier, Guard};
+use crate::{alloc::Flags, bindings, prelude::*, types::Opaque};
+use core::{
+    cell::UnsafeCell,
+    ops::{ControlFlow, Deref, Range},
+    ptr,
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
+};
+
+/// Largest supported `bucket_bits`: 2^20 buckets.
+pub const MAX_BUCKET_BITS: u32 = 20;
+
+/// The random seed of a table's hash function, with the kernel's keyed hashes.
+///
+/// Seeding per table makes bucket placement unpredictable to remote peers,
+/// who choose the TCP 4-tuples that are hashed.
+#[derive(Clone)]
+pub struct HashSeed {
+    sip: bindings::siphash_key_t,
+    jhash: u32,
+}
+
+impl HashSeed {
+    /// Returns a seed from the kernel's random number generator.
+    pub fn random() -> Self {
+        let mut words = [0u64; 3];
+        // SAFETY: `words` is valid for writes of its size.
+        unsafe {
+            bindings::get_random_bytes(words.as_mut_ptr().cast(), core::mem::size_of_val(&words))
+        };
+        Self::from_words(words[0], words[1], words[2] as u32)
+    }
+
+    /// Returns a fixed seed (for tests and reproducible hashing).
+    pub fn from_words(sip0: u64, sip1: u64, jhash: u32) -> Self {
+        Self {
+            sip: bindings::siphash_key_t { key: [sip0, sip1] },
+            jhash,
+        }
+    }
+
+    /// SipHash-2-4 of `data` keyed with the seed (`siphash`): the hash to use
+    /// for data remote peers choose.
+    pub fn siphash(&self, data: &[u8]) -> u64 {
+        // SAFETY: `data` is valid for reads of `data.len()` bytes and the key
+        // is a valid `siphash_key_t`.
+        unsafe { bindings::siphash(data.as_ptr().cast(), data.len(), &self.sip) }
+    }
+
+    /// Bob Jenkins' hash of `data` with the seed as initial value (`jhash`):
+    /// faster, weaker than [`HashSeed::siphash`].
+    pub fn jhash(&self, data: &[u8]) -> u32 {
+        // Table keys are small; longer inputs hash their first 4 GiB.
+        let len = u32::try_from(data.len()).unwrap_or(u32::MAX);
+        // SAFETY: `data` is valid for reads of at least `len` bytes.
+        unsafe { bindings::jhash(data.as_ptr().cast(), len, self.jhash) }
+    }
+
+    /// [`HashSeed::jhash`] of 32-bit words (`jhash2`).
+    pub fn jhash_words(&self, words: &[u32]) -> u32 {
+        let len = u32::try_from(words.len()).unwrap_or(u32::MAX);
+        // SAFETY: `words` is valid for reads of at least `len` words.
+        unsafe { bindings::jhash2(words.as_ptr(), len, self.jhash) }
+    }
+}
+
+/// A key of an [`RcuTable`].
+pub trait TableKey: Eq + Send + Sync + 'static {
+    /// Hashes the key with the table's seed, e.g. with
+    /// [`HashSeed::siphash`]. Equal keys must have equal hashes.
+    fn hash(&self, seed: &HashSeed) -> u32;
+}
+
+/// One bucket: a list of entries and the lock of its writers.
+///
+/// # Invariants
+///
+/// Once the table is built, `lock` is an initialised `spinlock_t` and `head` an
+/// initialised `hlist_head` whose nodes are the `link`s of linked [`Node`]s of
+/// the table. The list is changed only with `lock` held.
+struct Bucket {
+    head: Opaque<bindings::hlist_head>,
+    lock: Opaque<bindings::spinlock_t>,
+}
+
+impl Bucket {
+    /// Takes the bucket lock, returning the guard that releases it.
+    fn lock(&self) -> BucketGuard<'_> {
+        // SAFETY: By the type invariant the lock is initialised; the context
+        // rules of the module (process or softirq context) allow `_bh`.
+        unsafe { bindings::spin_lock_bh(self.lock.get()) };
+        BucketGuard(self)
+    }
+
+    /// Returns the first node, read as an RCU reader (or lock holder) does.
+    fn first(&self) -> *mut bindings::hlist_node {
+        // SAFETY: `head` is valid; a volatile load is `rcu_dereference` on
+        // the architectures Rust supports (address dependencies order the
+        // later loads through the pointer).
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.head.get()).first)) }
+    }
+}
+
+/// A held bucket lock.
+///
+/// # Invariants
+///
+/// The bucket's lock is held by this context and released on drop.
+struct BucketGuard<'a>(&'a Bucket);
+
+impl Drop for BucketGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the lock is held here.
+        unsafe { bindings::spin_unlock_bh(self.0.lock.get()) };
+    }
+}
+
+/// Returns the node after `node`.
+///
+/// # Safety
+///
+/// `node` must be a node of a live list: the caller holds its bucket lock, or
+/// is in an RCU read-side critical section that began before the node could
+/// have been freed.
+unsafe fn next(node: *mut bindings::hlist_node) -> *mut bindings::hlist_node {
+    // SAFETY: By the safety requirements `node` is valid; see `Bucket::first`
+    // for the volatile load.
+    unsafe { ptr::read_volatile(ptr::addr_of!((*node).next)) }
+}
+
+/// An entry as allocated: the intrusive list node, the RCU callback head and
+/// the data.
+///
+/// # Invariants
+///
+/// `locked` is accessed only by the holder of the lock of the bucket the node
+/// is linked in, or by the sole owner of an unlinked node.
+struct Node<K, S, M> {
+    link: Opaque<bindings::hlist_node>,
+    rcu: Opaque<bindings::callback_head>,
+    hash: u32,
+    key: K,
+    shared: S,
+    locked: UnsafeCell<M>,
+}
+
+impl<K, S, M> Node<K, S, M> {
+    /// Returns the node whose `link` is `link`.
+    ///
+    /// # Safety
+    ///
+    /// `link` must point to the `link` field of a `Node<K, S, M>`.
+    unsafe fn from_link(link: *mut bindings::hlist_node) -> *mut Self {
+        let link = link.cast::<Opaque<bindings::hlist_node>>();
+        // SAFETY: `Opaque` is `repr(transparent)`; by the safety requirements
+        // `link` is the `link` field of a node.
+        unsafe { crate::container_of!(link, Self, link).cast_mut() }
+    }
+
+    /// Returns the `hlist_node` of `this`.
+    ///
+    /// # Safety
+    ///
+    /// `this` must point to a node (possibly not yet initialised).
+    unsafe fn link(this: *mut Self) -> *mut bindings::hlist_node {
+        // SAFETY: By the safety requirements `this` is in bounds of a node.
+        Opaque::raw_get(unsafe { ptr::addr_of!((*this).link) })
+    }
+
+    /// The `call_rcu` callback: frees the node after the grace period.
+    ///
+    /// # Safety
+    ///
+    /// `head` must be the `rcu` field of an unlinked node from
+    /// `KBox::into_raw` that nothing else uses any more.
+    unsafe extern "C" fn free_rcu(head: *mut bindings::callback_head) {
+        let head = head.cast::<Opaque<bindings::callback_head>>();
+        // SAFETY: By the safety requirements `head` is the `rcu` field of a
+        // node, and the node is owned by this callback.
+        let node = unsafe { crate::container_of!(head, Self, rcu).cast_mut() };
+        // SAFETY: As above: the node came from `KBox::into_raw`.
+        drop(unsafe { KBox::from_raw(node) });
+    }
+}
+
+/// A resumable position of [`RcuTable::for_each_from`]: a bucket and the
+/// number of entries of it already visited.
+///
+/// Both fields are plain numbers (a netlink dump keeps them in `cb->args`);
+/// any value is allowed: a bucket past the end means the iteration is done.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IterPos {
+    /// Index of the bucket to visit next.
+    pub bucket: usize,
+    /// Entries of that bucket already visited.
+    pub index: usize,
+}
+
+impl IterPos {
+    /// The start of an iteration.
+    pub const START: Self = Self {
+        bucket: 0,
+        index: 0,
+    };
+}
+
+/// A reference to an entry found by [`RcuTable::lookup`], valid while the RCU
+/// guard of the lookup lives. Dereferences to the shared data `S`.
+///
+/// The entry may be removed from the table meanwhile: it stays readable until
+/// the guard ends.
+pub struct EntryRef<'a, K, S, M> {
+    node: &'a Node<K, S, M>,
+}
+
+impl<'a, K, S, M> EntryRef<'a, K, S, M> {
+    /// Returns the entry's key.
+    pub fn key(&self) -> &'a K {
+        &self.node.key
+    }
+
+    /// Returns the entry's shared data.
+    pub fn shared(&self) -> &'a S {
+        &self.node.shared
+    }
+}
+
+impl<K, S, M> Deref for EntryRef<'_, K, S, M> {
+    type Target = S;
+
+    fn deref(&self) -> &S {
+        &self.node.shared
+    }
+}
+
+/// A bounded hash table with RCU readers and per-bucket locked writers.
+///
+/// See the [module documentation](self) for the context rules.
+///
+/// # Invariants
+///
+/// - `buckets` has `mask + 1` initialised [`Bucket`]s (a power of two), whose
+///   locks use the lockdep class `key`, registered while the table lives.
+/// - Every node linked in a bucket was allocated with [`KBox`], is owned by
+///   the table, and hashes (`hash & mask`) to that bucket. Unlinked nodes are
+///   freed by a `call_rcu` callback queued when they were unlinked.
+/// - `count` is at least the number of linked nodes and at most
+///   `max_entries` plus the number of inserts in progress.
+pub struct RcuTable<K, S, M> {
+    buckets: KVVec<Bucket>,
+    mask: usize,
+    key: KBox<Opaque<bindings::lock_class_key>>,
+    seed: HashSeed,
+    count: AtomicUsize,
+    max_entries: usize,
+    queued_rcu: AtomicBool,
+    _entries: core::marker::PhantomData<KBox<Node<K, S, M>>>,
+}
+
+// SAFETY: The table owns its entries: sending it sends `K`, `S` and `M`
+// (all `Send`); the C objects (locks, lists, lockdep key) are not tied to a
+// thread.
+unsafe impl<K: Send, S: Send, M: Send> Send for RcuTable<K, S, M> {}
+
+// SAFETY: Through `&RcuTable` other threads read `K` and `S` concurrently
+// (`Sync`), mutate `M` only under the bucket lock and drop entries in RCU
+// callbacks on other CPUs (`Send`), like a `Mutex<M>` needs `M: Send`.
+unsafe impl<K: Send + Sync, S: Send + Sync, M: Send> Sync for RcuTable<K, S, M> {}
+
+impl<K: TableKey, S: Send + Sync + 'static, M: Send + 'static> RcuTable<K, S, M> {
+    /// Creates an empty table with `1 << bucket_bits` buckets holding at most
+    /// `max_entries` entries, hashing with a random seed.
+    ///
+    /// `name` names the bucket locks in lockdep reports. Fails with `EINVAL`
+    /// if `bucket_bits` exceeds [`MAX_BUCKET_BITS`], `ENOMEM` if the buckets
+    /// cannot be allocated (with `kvmalloc`: large tables use vmalloc).
+    /// Process context: it may sleep.
+    pub fn new(name: &'static CStr, bucket_bits: u32, max_entries: usize) -> Result<Self> {
+        Self::with_seed(name, bucket_bits, max_entries, HashSeed::random())
+    }
+
+    /// Like [`RcuTable::new`], with the given hash seed.
+    pub fn with_seed(
+        name: &'static CStr,
+        bucket_bits: u32,
+        max_entries: usize,
+        seed: HashSeed,
+    ) -> Result<Self> {
+        if bucket_bits > MAX_BUCKET_BITS {
+            return Err(EINVAL);
+        }
+        let n = 1usize << bucket_bits;
+        let key = KBox::new(Opaque::<bindings::lock_class_key>::uninit(), GFP_KERNEL)?;
+        let mut buckets = KVVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            // The capacity is reserved: this does not allocate. The lock is
+            // initialised below, at its final address.
+            buckets.push(
+                Bucket {
+                    head: Opaque::new(bindings::hlist_head {
+                        first: ptr::null_mut(),
+                    }),
+                    lock: Opaque::uninit(),
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        // SAFETY: `key` is heap memory that stays at its address until it is
+        // unregistered in `drop` (it is boxed and never moved out).
+        unsafe { bindings::lockdep_register_key(key.get()) };
+        for b in buckets.iter() {
+            // SAFETY: `b.lock` is valid for writes; `name` is `'static` and
+            // `key` registered and alive as long as the table, hence the lock.
+            unsafe { bindings::__spin_lock_init(b.lock.get(), name.as_char_ptr(), key.get()) };
+        }
+        Ok(Self {
+            buckets,
+            mask: n - 1,
+            key,
+            seed,
+            count: AtomicUsize::new(0),
+            max_entries,
+            queued_rcu: AtomicBool::new(false),
+            _entries: core::marker::PhantomData,
+        })
+    }
+
+    /// Returns the table's hash seed.
+    pub fn seed(&self) -> &HashSeed {
+        &self.seed
+    }
+
+    /// Returns the number of buckets (a power of two).
+    pub fn bucket_count(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// Returns the maximum number of entries.
+    pub fn max_entries(&self) -> usize {
+        self.max_entries
+    }
+
+    /// Returns the number of entries (inserts in progress may count already).
+    pub fn len(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Returns whether the table has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn bucket_of(&self, hash: u32) -> &Bucket {
+        // SAFETY: By the type invariant there are `mask + 1` buckets, so the
+        // masked index is in bounds.
+        unsafe { self.buckets.get_unchecked(hash as usize & self.mask) }
+    }
+
+    /// Finds the node of `key` in `bucket`.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds `bucket`'s lock or is in an RCU read-side critical
+    /// section.
+    unsafe fn find(&self, bucket: &Bucket, hash: u32, key: &K) -> *mut Node<K, S, M> {
+        let mut pos = bucket.first();
+        while !pos.is_null() {
+            // SAFETY: By the type invariant linked `hlist_node`s are `link`s of
+            // nodes; the lock or the RCU read-side critical section keeps
+            // them alive.
+            let node = unsafe { Node::from_link(pos) };
+            // SAFETY: `node` is alive (as above); `hash` and `key` are never
+            // written after publication.
+            if unsafe { (*node).hash == hash && (*node).key == *key } {
+                return node;
+            }
+            // SAFETY: `pos` is a live node of the list (as above).
+            pos = unsafe { next(pos) };
+        }
+        ptr::null_mut()
+    }
+
+    /// Unlinks `node` from its bucket and queues it to be freed after a grace
+    /// period.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock of the bucket `node` is linked in, and holds
+    /// no reference to the node's `locked` data.
+    unsafe fn unlink(&self, node: *mut Node<K, S, M>) {
+        // SAFETY: The node is linked and the bucket lock is held.
+        unsafe { bindings::hlist_del_init_rcu(Node::link(node)) };
+        self.count.fetch_sub(1, Ordering::Relaxed);
+        self.queued_rcu.store(true, Ordering::Relaxed);
+        // SAFETY: The node is unlinked: from now on only readers that found
+        // it before may use it, and the callback runs after they are done.
+        // The node came from `KBox::into_raw` (type invariant).
+        unsafe {
+            bindings::call_rcu(
+                Opaque::raw_get(ptr::addr_of!((*node).rcu)),
+                Some(Node::<K, S, M>::free_rcu),
+            )
+        };
+    }
+
+    /// Inserts an entry for `key`.
+    ///
+    /// `flags` are the allocation flags of the entry: `GFP_ATOMIC` in softirq
+    /// context. Fails with `EEXIST` if `key` is present, `ENOSPC` if the table
+    /// holds `max_entries` entries, `ENOMEM` if the entry cannot be allocated.
+    /// The values are dropped on failure.
+    pub fn insert(&self, key: K, shared: S, locked: M, flags: Flags) -> Result {
+        let hash = key.hash(&self.seed);
+        let bucket = self.bucket_of(hash);
+        // Reserve a slot before allocating, so a full table costs no
+        // allocation.
+        let reserved = self
+            .count
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < self.max_entries).then_some(n + 1)
+            })
+            .is_ok();
+        if !reserved {
+            // A present key is the better answer (a retransmitted SYN).
+            return Err(if self.contains(&key) { EEXIST } else { ENOSPC });
+        }
+        let node = match KBox::new(
+            Node {
+                link: Opaque::uninit(),
+                rcu: Opaque::uninit(),
+                hash,
+                key,
+                shared,
+                locked: UnsafeCell::new(locked),
+            },
+            flags,
+        ) {
+            Ok(node) => node,
+            Err(e) => {
+                self.count.fetch_sub(1, Ordering::Relaxed);
+                return Err(e.into());
+            }
+        };
+        let node = KBox::into_raw(node);
+        let g = bucket.lock();
+        // SAFETY: The bucket lock is held; `node` is valid and not shared yet.
+        if unsafe { !self.find(bucket, hash, &(*node).key).is_null() } {
+            drop(g);
+            self.count.fetch_sub(1, Ordering::Relaxed);
+            // SAFETY: `node` came from `KBox::into_raw` and was never
+            // published.
+            drop(unsafe { KBox::from_raw(node) });
+            return Err(EEXIST);
+        }
+        // SAFETY: The bucket lock is held, the node is initialised except for
+        // `link`, which this initialises, and `hash` selects this bucket.
+        // `hlist_add_head_rcu` publishes the node with release semantics: its
+        // contents are visible to readers that see it.
+        unsafe { bindings::hlist_add_head_rcu(Node::link(node), bucket.head.get()) };
+        drop(g);
+        Ok(())
+    }
+
+    /// Looks `key` up without locks, for RCU readers.
+    pub fn lookup<'a>(&'a self, _guard: &'a Guard, key: &K) -> Option<EntryRef<'a, K, S, M>> {
+        let hash = key.hash(&self.seed);
+        // SAFETY: `_guard` is an RCU read-side critical section.
+        let node = unsafe { self.find(self.bucket_of(hash), hash, key) };
+        // SAFETY: The node is alive until `_guard` ends: unlinked nodes are
+        // freed after a grace period. Only `key` and `shared` are read
+        // through the reference (`locked` is in an `UnsafeCell`).
+        unsafe { node.as_ref() }.map(|node| EntryRef { node })
+    }
+
+    /// Returns whether `key` is present.
+    pub fn contains(&self, key: &K) -> bool {
+        self.lookup(&Guard::new(), key).is_some()
+    }
+
+    /// Runs `f` on the entry of `key` with its bucket lock held, returning
+    /// its result, or `None` if `key` is absent.
+    ///
+    /// `f` must not sleep nor lock buckets of this table.
+    pub fn with_locked<R>(&self, key: &K, f: impl FnOnce(&S, &mut M) -> R) -> Option<R> {
+        let hash = key.hash(&self.seed);
+        let bucket = self.bucket_of(hash);
+        let _g = bucket.lock();
+        // SAFETY: The bucket lock is held.
+        let node = unsafe { self.find(bucket, hash, key) };
+        if node.is_null() {
+            return None;
+        }
+        // SAFETY: `node` is linked in `bucket`, whose lock is held: by the
+        // type invariant of `Node` this context has exclusive access to
+        // `locked`, and `shared` is only ever shared.
+        let (s, m) = unsafe { (&(*node).shared, &mut *(*node).locked.get()) };
+        Some(f(s, m))
+    }
+
+    /// Removes the entry of `key`; returns whether it was present.
+    ///
+    /// Readers that found it may keep using it until their guard ends.
+    pub fn remove(&self, key: &K) -> bool {
+        self.remove_if(key, |_, _| true)
+    }
+
+    /// Removes the entry of `key` if `f` returns true for it (called with the
+    /// bucket lock held); returns whether it was removed.
+    pub fn remove_if(&self, key: &K, f: impl FnOnce(&S, &mut M) -> bool) -> bool {
+        let hash = key.hash(&self.seed);
+        let bucket = self.bucket_of(hash);
+        let _g = bucket.lock();
+        // SAFETY: The bucket lock is held.
+        let node = unsafe { self.find(bucket, hash, key) };
+        if node.is_null() {
+            return false;
+        }
+        // SAFETY: `node` is linked in `bucket`, whose lock is held (see
+        // `with_locked`); the references end before the node is unlinked.
+        let (s, m) = unsafe { (&(*node).shared, &mut *(*node).locked.get()) };
+        if !f(s, m) {
+            return false;
+        }
+        // SAFETY: The node is linked in `bucket`, whose lock is held.
+        unsafe { self.unlink(node) };
+        true
+    }
+
+    /// Keeps only the entries for which `f` returns true, in the buckets of
+    /// `range` (clamped to the bucket count); returns how many were removed.
+    ///
+    /// For expiry from a timer: sweep a bounded number of buckets per tick,
+    /// e.g. `start..start + 64`, then continue at `start + 64` (wrapping at
+    /// [`RcuTable::bucket_count`]). Each bucket's lock is held only while
+    /// that bucket is swept.
+    pub fn retain_buckets(
+        &self,
+        range: Range<usize>,
+        mut f: impl FnMut(&K, &S, &mut M) -> bool,
+    ) -> usize {
+        let mut removed = 0;
+        let end = range.end.min(self.bucket_count());
+        for bucket in self.buckets.get(range.start.min(end)..end).unwrap_or(&[]) {
+            if bucket.first().is_null() {
+                // Nothing to sweep; a concurrent insert is seen next time.
+                continue;
+            }
+            let _g = bucket.lock();
+            let mut pos = bucket.first();
+            while !pos.is_null() {
+                // SAFETY: `pos` is a live node of `bucket`, whose lock is held;
+                // its successor is read before it may be unlinked.
+                let (node, following) = unsafe { (Node::<K, S, M>::from_link(pos), next(pos)) };
+                // SAFETY: The node is linked in `bucket`, whose lock is held
+                // (see `with_locked`); the references end before the unlink.
+                let keep = unsafe { f(&(*node).key, &(*node).shared, &mut *(*node).locked.get()) };
+                if !keep {
+                    // SAFETY: As above.
+                    unsafe { self.unlink(node) };
+                    removed += 1;
+                }
+                pos = following;
+            }
+        }
+        removed
+    }
+
+    /// Keeps only the entries for which `f` returns true; returns how many
+    /// were removed. Locks one bucket at a time.
+    pub fn retain(&self, f: impl FnMut(&K, &S, &mut M) -> bool) -> usize {
+        self.retain_buckets(0..self.bucket_count(), f)
+    }
+
+    /// Removes every entry; returns how many were removed.
+    pub fn clear(&self) -> usize {
+        self.retain(|_, _, _| false)
+    }
+
+    /// Visits entries from `pos` on, with each bucket's lock held while its
+    /// entries are visited, and advances `pos`.
+    ///
+    /// `f` returns [`ControlFlow::Continue`] once it has consumed an entry
+    /// (e.g. copied it into a netlink message), or [`ControlFlow::Break`] when
+    /// it cannot take this entry: the iteration stops and `pos` still points
+    /// at that entry, so the next call starts with it. Returns true when the
+    /// whole table has been visited.
+    ///
+    /// While the table does not change, iterating in any number of calls
+    /// visits every entry exactly once. Entries inserted or removed between
+    /// calls may shift positions within their bucket: an entry may then be
+    /// missed or visited twice, but never one outside the table.
+    pub fn for_each_from(
+        &self,
+        pos: &mut IterPos,
+        mut f: impl FnMut(&K, &S, &M) -> ControlFlow<()>,
+    ) -> bool {
+        while let Some(bucket) = self.buckets.get(pos.bucket) {
+            if !bucket.first().is_null() {
+                let _g = bucket.lock();
+                let mut i = 0;
+                let mut cur = bucket.first();
+                while !cur.is_null() {
+                    if i >= pos.index {
+                        // SAFETY: `cur` is a live node of `bucket`, whose lock
+                        // is held, which allows shared access to `locked`.
+                        let node = unsafe { &*Node::<K, S, M>::from_link(cur) };
+                        // SAFETY: As above; nothing mutates `locked` meanwhile.
+                        let m = unsafe { &*node.locked.get() };
+                        if f(&node.key, &node.shared, m).is_break() {
+                            return false;
+                        }
+                        pos.index = i + 1;
+                    }
+                    i += 1;
+                    // SAFETY: `cur` is a live node of the locked bucket.
+                    cur = unsafe { next(cur) };
+                }
+            }
+            pos.bucket += 1;
+            pos.index = 0;
+        }
+        true
+    }
+}
+
+impl<K, S, M> Drop for RcuTable<K, S, M> {
+    fn drop(&mut self) {
+        for bucket in self.buckets.iter() {
+            let mut pos = bucket.first();
+            while !pos.is_null() {
+                // SAFETY: `&mut self`: no reader or writer uses the table,
+                // so the linked nodes are owned here; the successor is read
+                // before the node is freed.
+                let (node, following) = unsafe { (Node::<K, S, M>::from_link(pos), next(pos)) };
+                // SAFETY: Linked nodes come from `KBox::into_raw` (type
+                // invariant) and nothing references them any more.
+                drop(unsafe { KBox::from_raw(node) });
+                pos = following;
+            }
+        }
+        if *self.queued_rcu.get_mut() {
+            // Callbacks queued by `unlink` run this module's code and drop
+            // `K`, `S`, `M`: wait for them.
+            rcu_barrier();
+        }
+        // SAFETY: The key was registered in `new`; no lock of this class is
+        // held (`&mut self`) or will be used again (the buckets go with the
+        // table).
+        unsafe { bindings::lockdep_unregister_key(self.key.get()) };
+    }
+}
