@@ -111,7 +111,7 @@ impl<T: PernetData> Pernet<T> {
     pub const fn new(kind: PernetKind) -> Self {
         // The core allocates the state with kzalloc(); more alignment than
         // kmalloc's minimum cannot be honoured.
-        assert!(core::mem::align_of::<T>() <= bindings::ARCH_KMALLOC_MINALIGN as usize);
+        assert!(core::mem::align_of::<T>() <= bindings::ARCH_KMALLOC_MINALIGN);
         Self {
             ops: Opaque::uninit(),
             id: Opaque::uninit(),
