@@ -18,6 +18,8 @@ pub mod proto;
 mod stats;
 #[cfg(CONFIG_KUNIT)]
 mod tests;
+#[cfg(CONFIG_KUNIT)]
+mod tests_net;
 
 module! {
     type: Handoff,
