@@ -20,6 +20,7 @@ mod stats;
 mod tests;
 #[cfg(CONFIG_KUNIT)]
 mod tests_sync;
+mod tests_net;
 
 module! {
     type: Handoff,
