@@ -623,7 +623,7 @@ fn put_conn(p: &mut impl Put, e: &ConnEntry) -> Result {
 
 /// `SERVICE_CHANGE` for `v`.
 fn service_event(v: ServiceView<'_>, change: u32) -> Result<Message> {
-    let mut m = FAMILY.event(HANDOFF_CMD_SERVICE_CHANGE)?;
+    let mut m = FAMILY.event(HANDOFF_CMD_SERVICE_CHANGE, GFP_KERNEL)?;
     m.put_u32(HANDOFF_A_CHANGE, change)?;
     put_service(&mut m, v, true)?;
     Ok(m)
@@ -635,7 +635,7 @@ fn peer_event(cfg: &Config, peer: &Peer) -> Result<Message> {
         PeerState::Up => HANDOFF_CMD_PEER_UP,
         PeerState::Down | PeerState::Unknown => HANDOFF_CMD_PEER_DOWN,
     };
-    let mut m = FAMILY.event(cmd)?;
+    let mut m = FAMILY.event(cmd, GFP_KERNEL)?;
     put_peer(&mut m, cfg, peer, true)?;
     Ok(m)
 }
@@ -651,7 +651,8 @@ fn send_event(net: &Namespace, ev: Result<Message>) {
 
 /// Records that peer `id` of `net`'s instance became reachable (`Up`) or
 /// not (`Down`), and tells the events group. For the synchronisation
-/// channel, which watches the peers.
+/// channel, which watches the peers; process context (it takes the
+/// configuration lock).
 #[allow(dead_code)]
 pub(crate) fn peer_state_changed(net: &Namespace, id: u32, state: PeerState) {
     let hn = HandoffNet::of(net);

@@ -161,7 +161,7 @@ kernel::kunit_tests! {
             Ok(())
         }
 
-        let Ok(mut m) = FAMILY.event(HANDOFF_CMD_SERVICE_CHANGE) else {
+        let Ok(mut m) = FAMILY.event(HANDOFF_CMD_SERVICE_CHANGE, GFP_KERNEL) else {
             kunit_expect!(false);
             return;
         };

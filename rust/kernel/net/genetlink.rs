@@ -530,18 +530,20 @@ impl<T: Family> Registration<T> {
             return Err(e);
         }
         self.live.store(true, Ordering::Release);
+        // INVARIANT: The family was just registered.
         Ok(Registered { reg: self })
     }
 
     /// Starts an event (notification) message of command `cmd`, to send with
-    /// [`Self::multicast`].
-    pub fn event(&self, cmd: u8) -> Result<Message> {
+    /// [`Self::multicast`]; `flags` for the buffer's allocation (e.g.
+    /// `GFP_ATOMIC` in atomic context).
+    pub fn event(&self, cmd: u8, flags: Flags) -> Result<Message> {
         if !self.live.load(Ordering::Acquire) {
             return Err(ENOENT);
         }
         // SAFETY: The family is registered (`live`), so its description is
         // initialised and stays valid while the module lives.
-        unsafe { Message::new(self.family.get(), 0, 0, cmd, GFP_KERNEL) }
+        unsafe { Message::new(self.family.get(), 0, 0, cmd, flags) }
     }
 
     /// Sends `msg` to the listeners of multicast group `group` (an index in
@@ -579,6 +581,11 @@ impl<T: Family> Registration<T> {
 }
 
 /// A registered family; unregisters it when dropped.
+///
+/// # Invariants
+///
+/// `reg` is registered with the core, by the `register` call that created
+/// this guard.
 pub struct Registered<T: Family> {
     reg: &'static Registration<T>,
 }
@@ -946,6 +953,8 @@ impl Dump<'_> {
         let hdr = NonNull::new(hdr).ok_or_else(emsgsize)?;
         // SAFETY: `cb` is the dump's callback and `hdr` the header just put.
         unsafe { bindings::genl_dump_check_consistent(self.cb, hdr.as_ptr()) };
+        // INVARIANT: `hdr` is the message just put, the last of the buffer,
+        // and the dump stays mutably borrowed as long as the message.
         Ok(DumpMessage {
             skb: self.skb,
             hdr,
@@ -1028,6 +1037,8 @@ pub unsafe trait Put {
         // SAFETY: As in `put_u8`.
         let start = unsafe { bindings::nla_nest_start(skb, kind.into()) };
         let start = NonNull::new(start).ok_or_else(emsgsize)?;
+        // INVARIANT: `start` is the nest just opened at the tail of `skb`,
+        // whose owner stays mutably borrowed as long as the nest.
         Ok(Nest {
             skb,
             start,
@@ -1213,6 +1224,11 @@ unsafe fn dump_state<T: Family>(cb: *mut bindings::netlink_callback) -> *mut T::
     unsafe { ptr::addr_of_mut!((*cb).__bindgen_anon_1.ctx).cast() }
 }
 
+/// The `doit` of every operation of `T`.
+///
+/// # Safety
+///
+/// Called by the generic netlink core only, with the request's info.
 unsafe extern "C" fn doit_callback<T: Family>(
     _skb: *mut bindings::sk_buff,
     info: *mut bindings::genl_info,
@@ -1228,6 +1244,11 @@ unsafe extern "C" fn doit_callback<T: Family>(
     }
 }
 
+/// The `start` of every dump operation of `T`: initialises the state.
+///
+/// # Safety
+///
+/// Called by the generic netlink core only, with the dump's callback.
 unsafe extern "C" fn start_callback<T: Family>(cb: *mut bindings::netlink_callback) -> c_int {
     // SAFETY: The core calls `start` with the dump's callback, whose data is
     // the request info it parsed and validated, valid until `done`.
@@ -1243,6 +1264,12 @@ unsafe extern "C" fn start_callback<T: Family>(cb: *mut bindings::netlink_callba
     }
 }
 
+/// The `dumpit` of every dump operation of `T`.
+///
+/// # Safety
+///
+/// Called by the generic netlink core only, with the dump's buffer and
+/// callback, after `start` succeeded.
 unsafe extern "C" fn dumpit_callback<T: Family>(
     skb: *mut bindings::sk_buff,
     cb: *mut bindings::netlink_callback,
@@ -1270,6 +1297,12 @@ unsafe extern "C" fn dumpit_callback<T: Family>(
     }
 }
 
+/// The `done` of every dump operation of `T`.
+///
+/// # Safety
+///
+/// Called by the generic netlink core only, with the dump's callback, once,
+/// after `start` succeeded.
 unsafe extern "C" fn done_callback<T: Family>(cb: *mut bindings::netlink_callback) -> c_int {
     // SAFETY: `done` runs only for dumps whose `start` succeeded, with the
     // request info still valid and the state initialised.
