@@ -6,6 +6,7 @@
 #   make deps      install the toolchain and test tools (idempotent, fast when done)
 #   make kernel    build the patched 6.12 test kernel (cached under $(HANDOFF_CACHE))
 #   make module    build drivers/net/handoff/handoff.ko against it (clippy, warnings are errors)
+#   make tools     build the handoff CLI (tools/handoff), which the VM tests use
 #   make host-test cargo tests, clippy and rustfmt of the host crates
 #   make vm-test   KUnit and the kselftests in a virtme-ng VM
 #   make check     host-test + vm-test
@@ -23,7 +24,7 @@ HOST_CRATES := drivers/net/handoff/proto tools/handoff
 KMAKE = source scripts/env.sh && flock $(KDIR).lock \
 	make -C $(KDIR) "$${KMAKE_VARS[@]}"
 
-.PHONY: all deps kernel module host-test vm-test check demo clean kunit selftests help
+.PHONY: all deps kernel module tools host-test vm-test check demo clean kunit selftests help
 
 all: module
 
@@ -40,6 +41,9 @@ module: kernel
 	@$(KMAKE) M=$(TOP) CLIPPY=1 KRUSTFLAGS=-Dwarnings KCFLAGS=-Werror modules
 	@ls -l drivers/net/handoff/handoff.ko
 
+tools: deps
+	@cd tools/handoff && cargo build -q
+
 host-test: deps
 	@set -e; for c in $(HOST_CRATES); do \
 	  [ -f $$c/Cargo.toml ] || continue; \
@@ -47,7 +51,7 @@ host-test: deps
 	  (cd $$c && cargo fmt --check && cargo clippy -q --all-targets -- -D warnings && cargo test -q); \
 	done
 
-vm-test: module
+vm-test: module tools
 	@bash scripts/vm.sh --test
 
 check: host-test vm-test

@@ -14,6 +14,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/env.sh"
 bzimage=$KDIR/arch/x86/boot/bzImage
 ko=$top/drivers/net/handoff/handoff.ko
+cli=$top/tools/handoff/target/debug/handoff  # `make tools`
 [ -f "$bzimage" ] || { echo "vm: no kernel at $bzimage (run make kernel)" >&2; exit 1; }
 
 accel_opts() {
@@ -48,7 +49,7 @@ run_vm() {
 vmtmp=$(mktemp -d /tmp/handoff-vm.XXXXXX)
 chmod 755 "$vmtmp"  # servers in the VM (nginx workers) read files under it
 trap 'rm -rf "$vmtmp"' EXIT
-export HANDOFF_KO=$ko HANDOFF_TMP=$vmtmp
+export HANDOFF_KO=$ko HANDOFF_TMP=$vmtmp HANDOFF_CLI=$cli
 
 case "${1:---test}" in
   --test)
@@ -62,7 +63,7 @@ case "${1:---test}" in
     log=$vmtmp/ktap.log
     start=$(date +%s)
     set +e
-    run_vm "export HANDOFF_KO=$ko HANDOFF_TMP=$vmtmp; cd $inst && ./run_kselftest.sh $sel; echo handoff-vm-exit \$?; dmesg > $vmtmp/dmesg.txt" | tee "$log"
+    run_vm "export HANDOFF_KO=$ko HANDOFF_TMP=$vmtmp HANDOFF_CLI=$cli; cd $inst && ./run_kselftest.sh $sel; echo handoff-vm-exit \$?; dmesg > $vmtmp/dmesg.txt" | tee "$log"
     set -e
     echo "# VM run took $(( $(date +%s) - start )) s"
     mkdir -p "$HANDOFF_CACHE/last-run" && cp "$log" "$vmtmp/dmesg.txt" "$HANDOFF_CACHE/last-run/" 2>/dev/null || true
@@ -85,13 +86,13 @@ case "${1:---test}" in
     exit $rc
     ;;
   --demo)
-    run_vm "export HANDOFF_KO=$ko HANDOFF_TMP=$vmtmp; bash $top/scripts/demo.sh"
+    run_vm "export HANDOFF_KO=$ko HANDOFF_TMP=$vmtmp HANDOFF_CLI=$cli; bash $top/scripts/demo.sh"
     ;;
   --shell)
     vng --run "$bzimage" $(accel_opts) --cpus 2 --memory 2G --user root --cwd "$top" --rwdir "$vmtmp"
     ;;
   --exec)
-    run_vm "export HANDOFF_KO=$ko HANDOFF_TMP=$vmtmp; $2"
+    run_vm "export HANDOFF_KO=$ko HANDOFF_TMP=$vmtmp HANDOFF_CLI=$cli; $2"
     ;;
   *) echo "usage: $0 --test [TEST...] | --demo | --shell | --exec CMD" >&2; exit 2 ;;
 esac

@@ -10,9 +10,12 @@
 //! Every network namespace is an independent handoff instance: its state is
 //! [`netns::HandoffNet`], created and destroyed with the namespace.
 
+use kernel::net::genetlink::Registered;
 use kernel::net::namespace::PernetRegistration;
 use kernel::prelude::*;
 
+mod config;
+mod netlink;
 mod netns;
 pub mod proto;
 mod stats;
@@ -20,7 +23,9 @@ mod stats;
 mod tests;
 #[cfg(CONFIG_KUNIT)]
 mod tests_sync;
+#[cfg(CONFIG_KUNIT)]
 mod tests_net;
+mod uapi;
 
 module! {
     type: Handoff,
@@ -31,14 +36,20 @@ module! {
 }
 
 struct Handoff {
+    // Fields drop in order: the family goes before the state it serves.
+    _genl: Registered<netlink::Netlink>,
     _pernet: PernetRegistration<netns::HandoffNet>,
 }
 
 impl kernel::Module for Handoff {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
+    fn init(module: &'static ThisModule) -> Result<Self> {
         let pernet = netns::PERNET.register()?;
+        let genl = netlink::FAMILY.register(module)?;
         pr_info!("loaded\n");
-        Ok(Handoff { _pernet: pernet })
+        Ok(Handoff {
+            _genl: genl,
+            _pernet: pernet,
+        })
     }
 }
 

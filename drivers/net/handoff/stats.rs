@@ -3,7 +3,12 @@
 //! Counters of a handoff instance.
 //!
 //! Every packet the module consumes, answers or drops is counted here under a
-//! stable name; the names are the keys the control interface reports.
+//! stable name; the names are the keys the control interface reports. The
+//! counters are those of `enum handoff_stats_attr`, in its order: counter `i`
+//! is reported as attribute `HANDOFF_A_STATS_SYN_ANSWERED + i` (checked by the
+//! KUnit suite and, against the CLI's names, by `tools/handoff`'s tests). The
+//! `drop_*` counters follow `DropReason::ALL`, then `drop_peer_down`; the
+//! `*_entries` counters are gauges.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -26,6 +31,12 @@ macro_rules! counters {
                     $(Counter::$var => $name,)+
                 }
             }
+
+            /// The counter's attribute in `HANDOFF_A_STATS`.
+            #[allow(dead_code)]
+            pub(crate) const fn attr(self) -> u16 {
+                crate::uapi::HANDOFF_A_STATS_SYN_ANSWERED + self as u16
+            }
         }
     };
 }
@@ -39,12 +50,68 @@ counters! {
     CookiesChecked = "cookies_checked",
     /// Handshake ACKs whose ISN check failed.
     CookiesFailed = "cookies_failed",
+    /// Segments consumed silently in the temporary table.
+    AcksAbsorbed = "acks_absorbed",
     /// Connections injected into the local stack.
     Injected = "injected",
     /// Injections the local stack refused.
     InjectFailed = "inject_failed",
-    /// Packets dropped because they could not be parsed.
+    /// Connections handed off to a peer.
+    Migrated = "migrated",
+    /// Handoffs refused by the peer or unanswered in time.
+    MigrateFailed = "migrate_failed",
+    /// Client packets forwarded to a peer.
+    Forwarded = "forwarded",
+    /// Connections received from a peer and established locally.
+    Adopted = "adopted",
+    /// Forwarded packets received from a peer and delivered locally.
+    Received = "received",
+    /// Entries removed by the SYN or idle timeout.
+    Timeouts = "timeouts",
+    /// Dropped: the packet, its options or its encapsulation failed to parse.
     DropMalformed = "drop_malformed",
+    /// Dropped: bad TCP or IPv4 header checksum.
+    DropBadChecksum = "drop_bad_checksum",
+    /// Dropped: a packet shape not handled.
+    DropUnsupported = "drop_unsupported",
+    /// Dropped: no local listener for a connection to hand over.
+    DropNoListener = "drop_no_listener",
+    /// Dropped: the accept queue or a handoff queue was full.
+    DropQueueFull = "drop_queue_full",
+    /// Dropped: the table was full.
+    DropTableFull = "drop_table_full",
+    /// Dropped: a segment for a tuple not in the table.
+    DropUnknownConn = "drop_unknown_conn",
+    /// Dropped: a handshake ACK whose cookie does not verify.
+    DropBadCookie = "drop_bad_cookie",
+    /// Dropped: a cookie or entry too old.
+    DropExpired = "drop_expired",
+    /// Dropped: an unacceptable acknowledgment number.
+    DropBadAck = "drop_bad_ack",
+    /// Dropped: a sequence number outside the receive window.
+    DropOutOfWindow = "drop_out_of_window",
+    /// Dropped: in the window but not at the next expected byte.
+    DropOutOfOrder = "drop_out_of_order",
+    /// Dropped: a SYN with another ISN on a half-open tuple.
+    DropSynMismatch = "drop_syn_mismatch",
+    /// Dropped: a SYN after the handshake completed.
+    DropUnexpectedSyn = "drop_unexpected_syn",
+    /// Dropped: too many SYN-ACK retransmissions for one entry.
+    DropRateLimited = "drop_rate_limited",
+    /// Dropped: a RST in the window but not at the next expected byte.
+    DropRstInWindow = "drop_rst_in_window",
+    /// Dropped: an event that makes no sense in the entry's state.
+    DropBadEvent = "drop_bad_event",
+    /// Dropped: a handoff failed transiently.
+    DropInjectRetry = "drop_inject_retry",
+    /// Dropped: a handoff failed for good.
+    DropInjectFailed = "drop_inject_failed",
+    /// Dropped: packets of forward entries whose peer is down.
+    DropPeerDown = "drop_peer_down",
+    /// Gauge: entries in the temporary table now.
+    TemporaryEntries = "temporary_entries",
+    /// Gauge: entries in the forward table now.
+    ForwardEntries = "forward_entries",
 }
 
 /// The counters of one instance, updated locklessly from the packet path.

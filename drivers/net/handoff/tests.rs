@@ -128,3 +128,186 @@ kernel::kunit_tests! {
         }
     }
 }
+
+// The generic netlink abstraction and the configuration, as built into the
+// module (the family is registered when KUnit runs: after module init).
+kernel::kunit_tests! {
+    suite "handoff_netlink";
+
+    fn message_round_trip() {
+        use crate::netlink::FAMILY;
+        use crate::uapi::HANDOFF_CMD_SERVICE_CHANGE;
+        use kernel::net::genetlink::{Message, Put};
+        use kernel::prelude::*;
+
+        fn fill(m: &mut Message) -> Result {
+            m.put_u8(1, 0xab)?;
+            m.put_u16(2, 0xbeef)?;
+            m.put_u32(3, 0xdead_beef)?;
+            m.put_u64(4, u64::MAX - 1, 9)?;
+            m.put_binary(5, &[1, 2, 3, 4, 5])?;
+            m.put_string(6, b"abc")?;
+            let mut n = m.nest(7)?;
+            n.put_u32(1, 10)?;
+            let mut inner = n.nest(2)?;
+            inner.put_u16(1, 80)?;
+            inner.end();
+            n.put_u32(1, 11)?;
+            n.end();
+            // A nest dropped without `end` leaves nothing behind.
+            let mut gone = m.nest(8)?;
+            gone.put_u32(1, 1)?;
+            drop(gone);
+            Ok(())
+        }
+
+        let Ok(mut m) = FAMILY.event(HANDOFF_CMD_SERVICE_CHANGE, GFP_KERNEL) else {
+            kunit_expect!(false);
+            return;
+        };
+        kunit_expect!(fill(&mut m).is_ok());
+        let mut seen = 0;
+        for a in m.attrs().filter(|a| a.kind() != 9) {
+            seen += 1;
+            match a.kind() {
+                1 => {
+                    kunit_expect_eq!(a.u8().ok(), Some(0xab));
+                }
+                2 => {
+                    kunit_expect_eq!(a.u16().ok(), Some(0xbeef));
+                }
+                3 => {
+                    kunit_expect_eq!(a.u32().ok(), Some(0xdead_beef));
+                }
+                4 => {
+                    kunit_expect_eq!(a.u64().ok(), Some(u64::MAX - 1));
+                }
+                5 => {
+                    kunit_expect_eq!(a.payload(), &[1u8, 2, 3, 4, 5][..]);
+                }
+                6 => {
+                    kunit_expect!(a.string() == b"abc" && a.payload() == b"abc\0");
+                }
+                7 => {
+                    let kinds = a.nested().fold(0u32, |acc, x| acc * 10 + u32::from(x.kind()));
+                    kunit_expect_eq!(kinds, 121);
+                    let t = a.nested_table::<3>();
+                    kunit_expect_eq!(t.get(1).and_then(|x| x.u32().ok()), Some(11));
+                    let port = t.get(2).and_then(|x| x.nested().next()).and_then(|x| x.u16().ok());
+                    kunit_expect_eq!(port, Some(80));
+                    // A u32 is not a u16: typed reads check the length.
+                    kunit_expect!(t.get(1).is_some_and(|x| x.u16().is_err()));
+                }
+                _ => {
+                    kunit_expect!(false);
+                }
+            }
+        }
+        kunit_expect_eq!(seen, 7);
+    }
+
+    fn config_services_keep_their_rules() {
+        use crate::config::{Config, IpAddr, Policy, Rule, ServiceKey, ServiceSpec};
+        use kernel::error::code::{EEXIST, ENOENT};
+
+        let key = |last: u8| ServiceKey {
+            addr: IpAddr::V4([10, 0, 0, last]),
+            port: 80,
+            protocol: 6,
+        };
+        let spec = |last: u8| {
+            let mut spec = ServiceSpec::new(key(last));
+            spec.service.policy = Policy::HostUri;
+            let host = spec.add_str(&[b'h', b'0' + last]).ok();
+            kunit_expect!(spec.add_rule(Rule { host, path: None, node: u32::from(last) }).is_ok());
+            spec
+        };
+        let mut cfg = Config::new();
+        for last in [3u8, 1, 2] {
+            kunit_expect!(cfg.add_service(&spec(last)).is_ok());
+        }
+        kunit_expect_eq!(cfg.add_service(&spec(2)).err(), Some(EEXIST));
+        let order: u32 = cfg.services().iter().fold(0, |acc, s| {
+            acc * 10 + u32::from(s.key.addr.as_bytes()[3])
+        });
+        kunit_expect_eq!(order, 123);
+        let gen = cfg.generation();
+        kunit_expect!(cfg.remove_service(1).is_ok());
+        kunit_expect!(cfg.generation() != gen);
+        kunit_expect_eq!(cfg.remove_service(5).err(), Some(ENOENT));
+        // The pools were rebuilt: the others keep their own strings.
+        for (i, last) in [(0usize, 1u8), (1, 3)] {
+            let Some(v) = cfg.service_view(i) else {
+                kunit_expect!(false);
+                continue;
+            };
+            kunit_expect_eq!(v.service.key, key(last));
+            kunit_expect_eq!(v.rules.len(), 1);
+            if let Some(r) = v.rules.first() {
+                kunit_expect_eq!(r.node, u32::from(last));
+                kunit_expect!(r.host.map(|h| v.str(h)) == Some(&[b'h', b'0' + last][..]));
+            }
+        }
+        kunit_expect_eq!(cfg.services_after(Some(&key(1))), 1);
+        kunit_expect_eq!(cfg.services_after(Some(&key(2))), 1);
+        kunit_expect_eq!(cfg.services_after(None), 0);
+    }
+
+    fn config_peers() {
+        use crate::config::{Config, IpAddr, Peer, PeerState};
+        use kernel::error::code::{EEXIST, EINVAL};
+
+        let peer = |id| Peer {
+            id,
+            addr: IpAddr::V4([10, 0, 2, 9]),
+            port: 0,
+            weight: 1,
+            state: PeerState::Unknown,
+        };
+        let mut cfg = Config::new();
+        cfg.node.id = 7;
+        kunit_expect!(cfg.add_peer(peer(5)).is_ok());
+        kunit_expect!(cfg.add_peer(peer(2)).is_ok());
+        kunit_expect_eq!(cfg.add_peer(peer(5)).err(), Some(EEXIST));
+        kunit_expect_eq!(cfg.add_peer(peer(7)).err(), Some(EINVAL));
+        kunit_expect_eq!(cfg.peers().iter().map(|p| p.id).sum::<u32>(), 7);
+        kunit_expect_eq!(cfg.peers().first().map(|p| p.id), Some(2));
+        kunit_expect_eq!(cfg.peer_port(&peer(2)), None);
+        kunit_expect!(cfg.set_peer_state(5, PeerState::Up).is_some());
+        kunit_expect!(cfg.set_peer_state(5, PeerState::Up).is_none());
+        kunit_expect_eq!(cfg.peers_after(2), 1);
+        kunit_expect_eq!(cfg.remove_peer(0).ok().map(|p| p.id), Some(2));
+        kunit_expect_eq!(cfg.peers().len(), 1);
+    }
+
+    fn ip_addresses() {
+        use crate::config::IpAddr;
+        kunit_expect!(IpAddr::from_bytes(&[1, 2, 3]).is_none());
+        kunit_expect_eq!(IpAddr::from_bytes(&[10, 0, 0, 1]), Some(IpAddr::V4([10, 0, 0, 1])));
+        kunit_expect!(IpAddr::V4([10, 0, 0, 1]).is_unicast());
+        kunit_expect!(!IpAddr::V4([0; 4]).is_unicast());
+        kunit_expect!(!IpAddr::V4([239, 1, 1, 1]).is_unicast());
+        kunit_expect!(!IpAddr::V4([255; 4]).is_unicast());
+        let mut v6 = [0u8; 16];
+        kunit_expect!(!IpAddr::V6(v6).is_unicast());
+        v6[0] = 0xff;
+        kunit_expect!(!IpAddr::V6(v6).is_unicast());
+        v6[0] = 0x20;
+        kunit_expect!(IpAddr::V6(v6).is_unicast());
+    }
+
+    fn counters_follow_the_uapi() {
+        use crate::proto::conn::DropReason;
+        use crate::uapi::{HANDOFF_A_STATS_DROP_MALFORMED, HANDOFF_A_STATS_MAX, HANDOFF_A_STATS_SYN_ANSWERED};
+        kunit_expect_eq!(Counter::ALL.len(), usize::from(HANDOFF_A_STATS_MAX - HANDOFF_A_STATS_SYN_ANSWERED + 1));
+        for (i, &c) in Counter::ALL.iter().enumerate() {
+            kunit_expect_eq!(usize::from(c.attr()), usize::from(HANDOFF_A_STATS_SYN_ANSWERED) + i);
+        }
+        // The drop counters are the drop reasons, in order.
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            let attr = usize::from(HANDOFF_A_STATS_DROP_MALFORMED) + i;
+            let c = Counter::ALL.iter().find(|c| usize::from(c.attr()) == attr);
+            kunit_expect!(c.is_some_and(|c| c.name().strip_prefix("drop_") == Some(r.as_str())));
+        }
+    }
+}

@@ -49,8 +49,13 @@
  *
  * Permissions: every command that changes state (NODE_SET, SERVICE_ADD,
  * SERVICE_DEL, PEER_ADD, PEER_DEL, CONN_FLUSH) and CONN_GET (it reveals
- * client addresses) require CAP_NET_ADMIN in the network namespace
- * (GENL_ADMIN_PERM).  The other GET commands and the events group are open.
+ * client addresses) require CAP_NET_ADMIN (GENL_ADMIN_PERM: in the initial
+ * user namespace, whatever the network namespace); others get -EPERM.  The
+ * other GET commands and the events group are open.
+ *
+ * Limits: at most 256 services and 1024 peers per namespace (-ENOSPC
+ * beyond); per service at most 16 interfaces, 16 policy rules and 2048 bytes
+ * of policy strings (cookie name, rule hosts and paths) (-EINVAL beyond).
  *
  * The family is per network namespace (netnsok): each namespace has its own
  * node settings, services, peers, tables and counters.
@@ -230,16 +235,18 @@ enum handoff_node_attr {
  *	HANDOFF_POLICY_LOCAL.
  * @HANDOFF_A_SERVICE_POLICY_PARAMS: NLA_NESTED, enum handoff_policy_attr:
  *	parameters of the policy.
- * @HANDOFF_A_SERVICE_MAX_TEMPORARY: NLA_U32, >= 1: maximum number of entries
- *	of this service in the temporary table; SYNs beyond it are dropped
- *	(drop_table_full).
- * @HANDOFF_A_SERVICE_MAX_FORWARD: NLA_U32, >= 1: maximum number of entries of
- *	this service in the forward table; beyond it connections are injected
- *	locally instead of being migrated.
- * @HANDOFF_A_SERVICE_SYN_TIMEOUT: NLA_U32, milliseconds, >= 1: lifetime of a
- *	temporary entry that has not received its first request bytes.
- * @HANDOFF_A_SERVICE_IDLE_TIMEOUT: NLA_U32, milliseconds, >= 1: a forward
- *	entry that has seen no packet for this long is removed.
+ * @HANDOFF_A_SERVICE_MAX_TEMPORARY: NLA_U32, 1..1048576 (default 16384):
+ *	maximum number of entries of this service in the temporary table; SYNs
+ *	beyond it are dropped (drop_table_full).
+ * @HANDOFF_A_SERVICE_MAX_FORWARD: NLA_U32, 1..1048576 (default 65536):
+ *	maximum number of entries of this service in the forward table; beyond
+ *	it connections are injected locally instead of being migrated.
+ * @HANDOFF_A_SERVICE_SYN_TIMEOUT: NLA_U32, milliseconds, 1..600000 (default
+ *	10000): lifetime of a temporary entry that has not received its first
+ *	request bytes.
+ * @HANDOFF_A_SERVICE_IDLE_TIMEOUT: NLA_U32, milliseconds, 1..604800000 (7
+ *	days; default 900000): a forward entry that has seen no packet for this
+ *	long is removed.
  * @__HANDOFF_A_SERVICE_MAX: internal: one past the highest value.
  */
 enum handoff_service_attr {

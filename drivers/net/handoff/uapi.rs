@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The generic netlink part of `include/uapi/linux/handoff.h`.
+//!
+//! Written out like the CLI's `tools/handoff/src/uapi.rs`; the CLI's host
+//! tests (`tools/handoff/tests/kernel_module.rs`) include this file and check
+//! every value against the CLI's, which are checked against the header.
+
+macro_rules! uapi_consts {
+    ($($name:ident: $ty:ty = $val:expr;)*) => {
+        $(
+            #[allow(dead_code)]
+            pub(crate) const $name: $ty = $val;
+        )*
+
+        /// Every constant by its name in the header, for the host tests.
+        #[cfg(test)]
+        pub(crate) const ALL: &[(&str, i64)] = &[$((stringify!($name), $name as i64),)*];
+    };
+}
+
+/// `HANDOFF_GENL_NAME`.
+#[allow(dead_code)]
+pub(crate) const HANDOFF_GENL_NAME: &str = "handoff";
+/// `HANDOFF_GENL_MCGRP_EVENTS`.
+#[allow(dead_code)]
+pub(crate) const HANDOFF_GENL_MCGRP_EVENTS: &str = "events";
+
+uapi_consts! {
+    // #defines
+    HANDOFF_GENL_VERSION: u8 = 1;
+    HANDOFF_STR_MAX: usize = 256;
+
+    // enum handoff_cmd
+    HANDOFF_CMD_UNSPEC: u8 = 0;
+    HANDOFF_CMD_NODE_GET: u8 = 1;
+    HANDOFF_CMD_NODE_SET: u8 = 2;
+    HANDOFF_CMD_SERVICE_ADD: u8 = 3;
+    HANDOFF_CMD_SERVICE_DEL: u8 = 4;
+    HANDOFF_CMD_SERVICE_GET: u8 = 5;
+    HANDOFF_CMD_PEER_ADD: u8 = 6;
+    HANDOFF_CMD_PEER_DEL: u8 = 7;
+    HANDOFF_CMD_PEER_GET: u8 = 8;
+    HANDOFF_CMD_CONN_GET: u8 = 9;
+    HANDOFF_CMD_CONN_FLUSH: u8 = 10;
+    HANDOFF_CMD_STATS_GET: u8 = 11;
+    HANDOFF_CMD_PEER_UP: u8 = 12;
+    HANDOFF_CMD_PEER_DOWN: u8 = 13;
+    HANDOFF_CMD_SERVICE_CHANGE: u8 = 14;
+    __HANDOFF_CMD_MAX: u8 = 15;
+    HANDOFF_CMD_MAX: u8 = 14;
+
+    // enum handoff_attr
+    HANDOFF_A_UNSPEC: u16 = 0;
+    HANDOFF_A_NODE: u16 = 1;
+    HANDOFF_A_SERVICE: u16 = 2;
+    HANDOFF_A_PEER: u16 = 3;
+    HANDOFF_A_CONN: u16 = 4;
+    HANDOFF_A_STATS: u16 = 5;
+    HANDOFF_A_TABLE: u16 = 6;
+    HANDOFF_A_SCOPE: u16 = 7;
+    HANDOFF_A_CHANGE: u16 = 8;
+    __HANDOFF_A_MAX: u16 = 9;
+    HANDOFF_A_MAX: u16 = 8;
+
+    // enum handoff_node_attr
+    HANDOFF_A_NODE_UNSPEC: u16 = 0;
+    HANDOFF_A_NODE_ID: u16 = 1;
+    HANDOFF_A_NODE_FORWARD_ADDR: u16 = 2;
+    HANDOFF_A_NODE_FORWARD_PORT: u16 = 3;
+    HANDOFF_A_NODE_SYNC_ADDR: u16 = 4;
+    HANDOFF_A_NODE_SYNC_PORT: u16 = 5;
+    HANDOFF_A_NODE_WEIGHT: u16 = 6;
+    __HANDOFF_A_NODE_MAX: u16 = 7;
+    HANDOFF_A_NODE_MAX: u16 = 6;
+
+    // enum handoff_service_attr
+    HANDOFF_A_SERVICE_UNSPEC: u16 = 0;
+    HANDOFF_A_SERVICE_ADDR: u16 = 1;
+    HANDOFF_A_SERVICE_PORT: u16 = 2;
+    HANDOFF_A_SERVICE_PROTOCOL: u16 = 3;
+    HANDOFF_A_SERVICE_IFACES: u16 = 4;
+    HANDOFF_A_SERVICE_POLICY: u16 = 5;
+    HANDOFF_A_SERVICE_POLICY_PARAMS: u16 = 6;
+    HANDOFF_A_SERVICE_MAX_TEMPORARY: u16 = 7;
+    HANDOFF_A_SERVICE_MAX_FORWARD: u16 = 8;
+    HANDOFF_A_SERVICE_SYN_TIMEOUT: u16 = 9;
+    HANDOFF_A_SERVICE_IDLE_TIMEOUT: u16 = 10;
+    __HANDOFF_A_SERVICE_MAX: u16 = 11;
+    HANDOFF_A_SERVICE_MAX: u16 = 10;
+
+    // enum handoff_iface_attr
+    HANDOFF_A_IFACE_UNSPEC: u16 = 0;
+    HANDOFF_A_IFACE_INDEX: u16 = 1;
+    __HANDOFF_A_IFACE_MAX: u16 = 2;
+    HANDOFF_A_IFACE_MAX: u16 = 1;
+
+    // enum handoff_policy
+    HANDOFF_POLICY_LOCAL: u32 = 1;
+    HANDOFF_POLICY_LEAST_LOAD: u32 = 2;
+    HANDOFF_POLICY_WEIGHTED: u32 = 3;
+    HANDOFF_POLICY_HOST_URI: u32 = 4;
+    HANDOFF_POLICY_COOKIE: u32 = 5;
+    HANDOFF_POLICY_TLS_SNI: u32 = 6;
+    __HANDOFF_POLICY_MAX: u32 = 7;
+    HANDOFF_POLICY_MAX: u32 = 6;
+
+    // enum handoff_policy_attr
+    HANDOFF_A_POLICY_UNSPEC: u16 = 0;
+    HANDOFF_A_POLICY_FALLBACK: u16 = 1;
+    HANDOFF_A_POLICY_COOKIE_NAME: u16 = 2;
+    HANDOFF_A_POLICY_RULE: u16 = 3;
+    __HANDOFF_A_POLICY_MAX: u16 = 4;
+    HANDOFF_A_POLICY_MAX: u16 = 3;
+
+    // enum handoff_rule_attr
+    HANDOFF_A_RULE_UNSPEC: u16 = 0;
+    HANDOFF_A_RULE_HOST: u16 = 1;
+    HANDOFF_A_RULE_PATH: u16 = 2;
+    HANDOFF_A_RULE_NODE: u16 = 3;
+    __HANDOFF_A_RULE_MAX: u16 = 4;
+    HANDOFF_A_RULE_MAX: u16 = 3;
+
+    // enum handoff_peer_state
+    HANDOFF_PEER_STATE_UNKNOWN: u32 = 1;
+    HANDOFF_PEER_STATE_UP: u32 = 2;
+    HANDOFF_PEER_STATE_DOWN: u32 = 3;
+    __HANDOFF_PEER_STATE_MAX: u32 = 4;
+    HANDOFF_PEER_STATE_MAX: u32 = 3;
+
+    // enum handoff_peer_attr
+    HANDOFF_A_PEER_UNSPEC: u16 = 0;
+    HANDOFF_A_PEER_ID: u16 = 1;
+    HANDOFF_A_PEER_ADDR: u16 = 2;
+    HANDOFF_A_PEER_PORT: u16 = 3;
+    HANDOFF_A_PEER_WEIGHT: u16 = 4;
+    HANDOFF_A_PEER_STATE: u16 = 5;
+    __HANDOFF_A_PEER_MAX: u16 = 6;
+    HANDOFF_A_PEER_MAX: u16 = 5;
+
+    // enum handoff_table
+    HANDOFF_TABLE_TEMPORARY: u32 = 1;
+    HANDOFF_TABLE_FORWARD: u32 = 2;
+    __HANDOFF_TABLE_MAX: u32 = 3;
+    HANDOFF_TABLE_MAX: u32 = 2;
+
+    // enum handoff_conn_state
+    HANDOFF_CONN_STATE_SYN_RECV: u32 = 1;
+    HANDOFF_CONN_STATE_ESTABLISHED: u32 = 2;
+    HANDOFF_CONN_STATE_BOUND: u32 = 3;
+    HANDOFF_CONN_STATE_MIGRATING: u32 = 4;
+    HANDOFF_CONN_STATE_FORWARDED: u32 = 5;
+    HANDOFF_CONN_STATE_CLOSED: u32 = 6;
+    __HANDOFF_CONN_STATE_MAX: u32 = 7;
+    HANDOFF_CONN_STATE_MAX: u32 = 6;
+
+    // enum handoff_conn_attr
+    HANDOFF_A_CONN_UNSPEC: u16 = 0;
+    HANDOFF_A_CONN_TABLE: u16 = 1;
+    HANDOFF_A_CONN_FAMILY: u16 = 2;
+    HANDOFF_A_CONN_SADDR: u16 = 3;
+    HANDOFF_A_CONN_DADDR: u16 = 4;
+    HANDOFF_A_CONN_SPORT: u16 = 5;
+    HANDOFF_A_CONN_DPORT: u16 = 6;
+    HANDOFF_A_CONN_STATE: u16 = 7;
+    HANDOFF_A_CONN_CLIENT_ISN: u16 = 8;
+    HANDOFF_A_CONN_LOCAL_ISN: u16 = 9;
+    HANDOFF_A_CONN_PEER_ID: u16 = 10;
+    HANDOFF_A_CONN_AGE_MS: u16 = 11;
+    HANDOFF_A_CONN_FLOW_ID: u16 = 12;
+    HANDOFF_A_CONN_REF: u16 = 13;
+    HANDOFF_A_CONN_PAD: u16 = 14;
+    __HANDOFF_A_CONN_MAX: u16 = 15;
+    HANDOFF_A_CONN_MAX: u16 = 14;
+
+    // enum handoff_scope
+    HANDOFF_SCOPE_GLOBAL: u32 = 1;
+    HANDOFF_SCOPE_SERVICE: u32 = 2;
+    HANDOFF_SCOPE_PEER: u32 = 3;
+    __HANDOFF_SCOPE_MAX: u32 = 4;
+    HANDOFF_SCOPE_MAX: u32 = 3;
+
+    // enum handoff_change
+    HANDOFF_CHANGE_ADD: u32 = 1;
+    HANDOFF_CHANGE_DEL: u32 = 2;
+    __HANDOFF_CHANGE_MAX: u32 = 3;
+    HANDOFF_CHANGE_MAX: u32 = 2;
+
+    // enum handoff_stats_attr
+    HANDOFF_A_STATS_UNSPEC: u16 = 0;
+    HANDOFF_A_STATS_PAD: u16 = 1;
+    HANDOFF_A_STATS_SYN_ANSWERED: u16 = 2;
+    HANDOFF_A_STATS_SYN_RETRANSMIT: u16 = 3;
+    HANDOFF_A_STATS_COOKIES_CHECKED: u16 = 4;
+    HANDOFF_A_STATS_COOKIES_FAILED: u16 = 5;
+    HANDOFF_A_STATS_ACKS_ABSORBED: u16 = 6;
+    HANDOFF_A_STATS_INJECTED: u16 = 7;
+    HANDOFF_A_STATS_INJECT_FAILED: u16 = 8;
+    HANDOFF_A_STATS_MIGRATED: u16 = 9;
+    HANDOFF_A_STATS_MIGRATE_FAILED: u16 = 10;
+    HANDOFF_A_STATS_FORWARDED: u16 = 11;
+    HANDOFF_A_STATS_ADOPTED: u16 = 12;
+    HANDOFF_A_STATS_RECEIVED: u16 = 13;
+    HANDOFF_A_STATS_TIMEOUTS: u16 = 14;
+    HANDOFF_A_STATS_DROP_MALFORMED: u16 = 15;
+    HANDOFF_A_STATS_DROP_BAD_CHECKSUM: u16 = 16;
+    HANDOFF_A_STATS_DROP_UNSUPPORTED: u16 = 17;
+    HANDOFF_A_STATS_DROP_NO_LISTENER: u16 = 18;
+    HANDOFF_A_STATS_DROP_QUEUE_FULL: u16 = 19;
+    HANDOFF_A_STATS_DROP_TABLE_FULL: u16 = 20;
+    HANDOFF_A_STATS_DROP_UNKNOWN_CONN: u16 = 21;
+    HANDOFF_A_STATS_DROP_BAD_COOKIE: u16 = 22;
+    HANDOFF_A_STATS_DROP_EXPIRED: u16 = 23;
+    HANDOFF_A_STATS_DROP_BAD_ACK: u16 = 24;
+    HANDOFF_A_STATS_DROP_OUT_OF_WINDOW: u16 = 25;
+    HANDOFF_A_STATS_DROP_OUT_OF_ORDER: u16 = 26;
+    HANDOFF_A_STATS_DROP_SYN_MISMATCH: u16 = 27;
+    HANDOFF_A_STATS_DROP_UNEXPECTED_SYN: u16 = 28;
+    HANDOFF_A_STATS_DROP_RATE_LIMITED: u16 = 29;
+    HANDOFF_A_STATS_DROP_RST_IN_WINDOW: u16 = 30;
+    HANDOFF_A_STATS_DROP_BAD_EVENT: u16 = 31;
+    HANDOFF_A_STATS_DROP_INJECT_RETRY: u16 = 32;
+    HANDOFF_A_STATS_DROP_INJECT_FAILED: u16 = 33;
+    HANDOFF_A_STATS_DROP_PEER_DOWN: u16 = 34;
+    HANDOFF_A_STATS_TEMPORARY_ENTRIES: u16 = 35;
+    HANDOFF_A_STATS_FORWARD_ENTRIES: u16 = 36;
+    __HANDOFF_A_STATS_MAX: u16 = 37;
+    HANDOFF_A_STATS_MAX: u16 = 36;
+}
