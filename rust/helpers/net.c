@@ -33,3 +33,8 @@ rust_helper_netdev_notifier_info_to_dev(const struct netdev_notifier_info *info)
 {
 	return netdev_notifier_info_to_dev(info);
 }
+
+bool rust_helper_check_net(const struct net *net)
+{
+	return check_net(net);
+}

@@ -221,3 +221,8 @@ void rust_helper_handoff_skb_set_prefetched_sk(struct sk_buff *skb,
 	skb->sk = sk;
 	skb->destructor = sock_pfree;
 }
+
+int rust_helper_skb_csum_unnecessary(const struct sk_buff *skb)
+{
+	return skb_csum_unnecessary(skb);
+}

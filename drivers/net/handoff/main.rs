@@ -10,14 +10,18 @@
 //! Every network namespace is an independent handoff instance: its state is
 //! [`netns::HandoffNet`], created and destroyed with the namespace.
 
+use kernel::net::device::Notifier;
 use kernel::net::genetlink::Registered;
 use kernel::net::namespace::PernetRegistration;
 use kernel::prelude::*;
 
 mod config;
+mod conntab;
+mod ingress;
 mod netlink;
 mod netns;
 pub mod proto;
+mod services;
 mod stats;
 #[cfg(CONFIG_KUNIT)]
 mod tests;
@@ -36,7 +40,9 @@ module! {
 }
 
 struct Handoff {
-    // Fields drop in order: the family goes before the state it serves.
+    // Fields drop in order: device events and the family go before the
+    // state they serve.
+    _devices: Notifier<netns::DeviceEvents>,
     _genl: Registered<netlink::Netlink>,
     _pernet: PernetRegistration<netns::HandoffNet>,
 }
@@ -45,8 +51,10 @@ impl kernel::Module for Handoff {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let pernet = netns::PERNET.register()?;
         let genl = netlink::FAMILY.register(module)?;
+        let devices = Notifier::new_global(netns::DeviceEvents)?;
         pr_info!("loaded\n");
         Ok(Handoff {
+            _devices: devices,
             _genl: genl,
             _pernet: pernet,
         })

@@ -792,8 +792,9 @@ fn service_add(info: &Info<'_>) -> Result {
             && IDLE_TIMEOUT.1 == 604_800_000
     );
 
+    let hn_add = HandoffNet::of(info.net());
     let ev = {
-        let mut cfg = HandoffNet::of(info.net()).config.lock();
+        let mut cfg = hn_add.config.lock();
         if cfg.find_service(&key).is_ok() {
             return Err(info.fail_attr(EEXIST, &nest, c_str!("service already exists")));
         }
@@ -804,6 +805,12 @@ fn service_add(info: &Info<'_>) -> Result {
             ));
         }
         let i = cfg.add_service(&spec)?;
+        if let Err(e) = hn_add.apply(info.net(), &cfg) {
+            // Could not hook a device: back to how it was.
+            let _ = cfg.remove_service(i);
+            let _ = hn_add.apply(info.net(), &cfg);
+            return Err(info.fail_attr(e, &nest, c_str!("cannot hook the service's interfaces")));
+        }
         match cfg.service_view(i) {
             Some(v) => service_event(v, HANDOFF_CHANGE_ADD),
             None => Err(ENOENT),
@@ -832,6 +839,9 @@ fn service_del(info: &Info<'_>) -> Result {
             None => Err(ENOENT),
         };
         cfg.remove_service(i)?;
+        // Unhooking and unpublishing cannot fail for lack of devices; only
+        // an allocation can, and then the old, larger set stays in force.
+        let _ = hn.apply(info.net(), &cfg);
         ev
     };
     hn.conn_drop_service(&key);

@@ -3,10 +3,27 @@
 //! Per network namespace state: one handoff instance per namespace.
 
 use crate::config::{Config, IpAddr};
-use crate::stats::Counters;
+use crate::conntab::TempTable;
+use crate::ingress::Ingress;
+use crate::services::{ServiceRt, ServiceSet};
+use crate::stats::{Counter, Counters};
+use kernel::net::device::{rtnl_lock, NetDevice, NetdevEvent, NotifierHandler, Rtnl};
 use kernel::net::namespace::{Namespace, Pernet, PernetData, PernetKind};
+use kernel::net::netfilter::{Priority, Registration};
 use kernel::prelude::*;
-use kernel::{new_mutex, sync::Mutex};
+use kernel::sync::rcu::{Guard, RcuBox};
+use kernel::sync::rcu_table::IterPos;
+use core::ops::ControlFlow;
+use kernel::sync::Arc;
+use kernel::timer::{jiffies, time_after, Timer, TimerCallback};
+use kernel::{c_str, new_mutex, new_timer, sync::Mutex};
+
+/// Buckets of the temporary table (2^12).
+const TEMP_BUCKET_BITS: u32 = 12;
+/// Entries of the temporary table at most.
+const TEMP_MAX_ENTRIES: usize = 65536;
+/// How often the expiry timer runs (ms).
+const GC_INTERVAL_MS: u32 = 1000;
 
 /// The registration of [`HandoffNet`] with the namespace core.
 ///
@@ -19,11 +36,48 @@ pub(crate) static PERNET: Pernet<HandoffNet> = Pernet::new(PernetKind::Device);
 pub(crate) struct HandoffNet {
     /// The namespace's inode number, to name it in log messages.
     pub(crate) inum: u32,
-    /// Event and drop counters of this instance.
-    pub(crate) counters: Counters,
+    /// Event and drop counters of this instance (shared with the timer).
+    pub(crate) counters: Arc<Counters>,
     /// Node settings, services and peers, set through the netlink family.
     #[pin]
     pub(crate) config: Mutex<Config>,
+    /// The services as the packet path matches them (published on change).
+    services: RcuBox<ServiceSet>,
+    /// The ingress hooks, one per device a service is reached on (a slot
+    /// is emptied rather than removed: unhooking never allocates).
+    #[pin]
+    hooks: Mutex<KVec<Option<Registration<Ingress>>>>,
+    /// The key of the SYN-ACK ISNs (cookies) and TSval offsets.
+    secret: [u8; 16],
+    /// The expiry timer, owning the temporary table it sweeps.
+    #[pin]
+    gc: Timer<Gc>,
+}
+
+/// What the expiry timer works on.
+pub(crate) struct Gc {
+    table: TempTable,
+    counters: Arc<Counters>,
+}
+
+impl TimerCallback for Gc {
+    fn run(timer: &Timer<Self>) {
+        let now = jiffies();
+        let gone = timer.table.retain(|_, _, e| {
+            let limit = match e.conn.state() {
+                crate::proto::conn::State::SynRecv
+                | crate::proto::conn::State::Established
+                | crate::proto::conn::State::Bound => e.syn_timeout,
+                _ => e.idle_timeout,
+            };
+            !time_after(now, e.last_seen.wrapping_add(limit))
+        });
+        timer.counters.add(Counter::Timeouts, gone as u64);
+        timer
+            .counters
+            .set(Counter::TemporaryEntries, timer.table.len() as u64);
+        timer.schedule_after_msecs(GC_INTERVAL_MS);
+    }
 }
 
 impl PernetData for HandoffNet {
@@ -32,19 +86,134 @@ impl PernetData for HandoffNet {
     }
 
     fn init(net: &Namespace) -> impl PinInit<Self, Error> {
+        let counters = Arc::new(Counters::new(), GFP_KERNEL);
+        let gc = counters.as_ref().map_err(|_| ENOMEM).and_then(|c| {
+            Ok(Gc {
+                table: TempTable::new(
+                    c_str!("handoff_temporary"),
+                    TEMP_BUCKET_BITS,
+                    TEMP_MAX_ENTRIES,
+                )?,
+                counters: c.clone(),
+            })
+        });
+        let mut secret = [0u8; 16];
+        kernel::random::fill_bytes(&mut secret);
         try_pin_init!(HandoffNet {
             inum: net.inum(),
-            counters: Counters::new(),
+            counters: counters?,
             config <- new_mutex!(Config::new(), "HandoffNet::config"),
+            services: RcuBox::empty(),
+            hooks <- new_mutex!(KVec::new(), "HandoffNet::hooks"),
+            secret,
+            gc <- new_timer!(gc?, "HandoffNet::gc"),
+        }? Error)
+        .pin_chain(|this| {
+            this.gc.schedule_after_msecs(GC_INTERVAL_MS);
+            Ok(())
         })
+    }
+
+    fn pre_exit(&self, _net: &Namespace) {
+        // No new packets: unhook every device, then unpublish the services.
+        for slot in self.hooks.lock().as_mut_slice() {
+            *slot = None;
+        }
+        self.services.replace(None);
     }
 }
 
 impl HandoffNet {
     /// Returns the instance of `net`.
-    #[allow(dead_code)]
     pub(crate) fn of(net: &Namespace) -> &HandoffNet {
         PERNET.get(net)
+    }
+
+    /// The temporary table.
+    pub(crate) fn table(&self) -> &TempTable {
+        &self.gc.table
+    }
+
+    /// The key of the ISNs and TSval offsets.
+    pub(crate) fn secret(&self) -> &[u8; 16] {
+        &self.secret
+    }
+
+    /// The service a segment to `addr:port` received on `ifindex` is for.
+    pub(crate) fn service_for<'g>(
+        &'g self,
+        guard: &'g Guard,
+        addr: &[u8; 16],
+        port: u16,
+        ifindex: i32,
+    ) -> Option<&'g ServiceRt> {
+        self.services.read(guard)?.find(addr, port, ifindex)
+    }
+
+    /// Makes the packet path follow `cfg` (after a change of its services):
+    /// publishes the services and hooks exactly the devices they are
+    /// reached on. Process context; the caller holds the config lock.
+    pub(crate) fn apply(&self, net: &Namespace, cfg: &Config) -> Result {
+        let set = ServiceSet::of(cfg)?;
+        let mut wanted = KVec::new();
+        let all = set.ifindexes(&mut wanted)?;
+        {
+            let rtnl = rtnl_lock();
+            let mut hooks = self.hooks.lock();
+            if all {
+                NetDevice::for_each(net, &rtnl, |d| {
+                    if !d.is_loopback() && !wanted.contains(&d.ifindex()) {
+                        let _ = wanted.push(d.ifindex(), GFP_KERNEL);
+                    }
+                });
+            }
+            for slot in hooks.as_mut_slice() {
+                if slot.as_ref().is_some_and(|r| !wanted.contains(&r.dev().ifindex())) {
+                    *slot = None;
+                }
+            }
+            for &i in wanted.iter() {
+                if hooks.iter().flatten().any(|r| r.dev().ifindex() == i) {
+                    continue;
+                }
+                let dev = NetDevice::get_by_index(net, i)?;
+                let handler = Arc::new(Ingress, GFP_KERNEL)?;
+                let reg = Registration::new(&rtnl, net, &dev, Priority::FIRST, handler)?;
+                match hooks.as_mut_slice().iter_mut().find(|s| s.is_none()) {
+                    Some(slot) => *slot = Some(reg),
+                    None => hooks.push(Some(reg), GFP_KERNEL)?,
+                }
+            }
+        }
+        self.services.replace(Some(KBox::new(set, GFP_KERNEL)?));
+        Ok(())
+    }
+
+    /// Unhooks a device that goes away (a netdevice event, under RTNL).
+    fn unhook(&self, ifindex: i32) {
+        for slot in self.hooks.lock().as_mut_slice() {
+            if slot.as_ref().is_some_and(|r| r.dev().ifindex() == ifindex) {
+                *slot = None;
+            }
+        }
+    }
+}
+
+/// Follows devices: a hooked device that is unregistered is unhooked
+/// first (netfilter does not remove netdev hooks by itself).
+pub(crate) struct DeviceEvents;
+
+impl NotifierHandler for DeviceEvents {
+    fn event(&self, rtnl: &Rtnl, event: NetdevEvent, dev: &NetDevice) {
+        if event != NetdevEvent::Unregister {
+            return;
+        }
+        let net = dev.net(rtnl);
+        // A namespace being dismantled has unhooked everything in its
+        // `pre_exit`, and its state may be gone.
+        if net.is_alive() {
+            HandoffNet::of(net).unhook(dev.ifindex());
+        }
     }
 }
 
@@ -65,25 +234,88 @@ impl HandoffNet {
     /// past it, if not (the dump message is full) the walk stops there.
     pub(crate) fn conn_walk(
         &self,
-        _table: Table,
-        _cursor: &mut ConnCursor,
-        _put: &mut dyn FnMut(&ConnEntry) -> bool,
+        table: Table,
+        cursor: &mut ConnCursor,
+        put: &mut dyn FnMut(&ConnEntry) -> bool,
     ) {
-        // No table yet: nothing to report.
+        if table != Table::Temporary {
+            // The forward table comes with migration.
+            return;
+        }
+        let mut pos = IterPos {
+            bucket: cursor.pos[0] as usize,
+            index: cursor.pos[1] as usize,
+        };
+        let now_ms = kernel::time::Ktime::ktime_get().to_ms();
+        self.table().for_each_from(&mut pos, |k, s, m| {
+            let e = ConnEntry {
+                table: Table::Temporary,
+                saddr: ip_of(&k.0.saddr),
+                daddr: ip_of(&k.0.daddr),
+                sport: k.0.sport,
+                dport: k.0.dport,
+                state: conn_state(m.conn.state()),
+                client_isn: m.conn.irs(),
+                local_isn: m.conn.iss(),
+                peer_id: 0,
+                age_ms: now_ms.saturating_sub(s.created_ms).max(0) as u64,
+                flow_id: 0,
+                conn_ref: 0,
+            };
+            if put(&e) {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
+        });
+        cursor.pos[0] = pos.bucket as u32;
+        cursor.pos[1] = pos.index as u32;
     }
 
     /// Removes every entry of `table` (both tables for `None`); the
     /// connections are broken. Returns how many entries were removed.
-    pub(crate) fn conn_flush(&self, _table: Option<Table>) -> u64 {
-        0
+    pub(crate) fn conn_flush(&self, table: Option<Table>) -> u64 {
+        match table {
+            None | Some(Table::Temporary) => self.table().clear() as u64,
+            Some(Table::Forward) => 0,
+        }
     }
 
     /// Removes the entries of the service `key` from both tables (the
     /// service is being deleted).
-    pub(crate) fn conn_drop_service(&self, _key: &crate::config::ServiceKey) {}
+    pub(crate) fn conn_drop_service(&self, key: &crate::config::ServiceKey) {
+        let addr = match key.addr {
+            IpAddr::V4(a) => crate::proto::cookie::v4_mapped(a),
+            IpAddr::V6(a) => a,
+        };
+        self.table()
+            .retain(|k, _, _| !(k.0.daddr == addr && k.0.dport == key.port));
+    }
 
     /// Removes the forward entries pointing at peer `id` (being deleted).
     pub(crate) fn conn_drop_peer(&self, _id: u32) {}
+}
+
+/// The UAPI address of a proto address (v4-mapped for IPv4).
+fn ip_of(a: &[u8; 16]) -> IpAddr {
+    match crate::proto::cookie::as_v4(a) {
+        Some(v4) => IpAddr::V4(v4),
+        None => IpAddr::V6(*a),
+    }
+}
+
+/// The UAPI state (`enum handoff_conn_state`) of a connection state.
+fn conn_state(s: crate::proto::conn::State) -> u32 {
+    use crate::proto::conn::State;
+    use crate::uapi::*;
+    match s {
+        State::SynRecv => HANDOFF_CONN_STATE_SYN_RECV,
+        State::Established => HANDOFF_CONN_STATE_ESTABLISHED,
+        State::Bound => HANDOFF_CONN_STATE_BOUND,
+        State::Migrating => HANDOFF_CONN_STATE_MIGRATING,
+        State::Forwarded => HANDOFF_CONN_STATE_FORWARDED,
+        State::Closed => HANDOFF_CONN_STATE_CLOSED,
+    }
 }
 
 /// A connection table (`enum handoff_table`).

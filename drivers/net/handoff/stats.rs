@@ -112,6 +112,8 @@ counters! {
     TemporaryEntries = "temporary_entries",
     /// Gauge: entries in the forward table now.
     ForwardEntries = "forward_entries",
+    /// Replies (SYN-ACK, RST) the device did not take.
+    XmitFailed = "xmit_failed",
 }
 
 /// The counters of one instance, updated locklessly from the packet path.
@@ -137,6 +139,21 @@ impl Counters {
     #[allow(dead_code)]
     pub(crate) fn inc(&self, c: Counter) {
         self.add(c, 1);
+    }
+
+    /// Sets the gauge `c`.
+    pub(crate) fn set(&self, c: Counter, v: u64) {
+        self.values[c as usize].store(v, Ordering::Relaxed);
+    }
+
+    /// Counts a packet dropped for `reason` (the `drop_*` counters follow
+    /// [`DropReason::ALL`]).
+    pub(crate) fn dropped(&self, reason: crate::proto::conn::DropReason) {
+        const _: () = assert!(
+            Counter::DropMalformed as usize + crate::proto::conn::DropReason::ALL.len()
+                == Counter::DropPeerDown as usize
+        );
+        self.inc(Counter::ALL[Counter::DropMalformed as usize + reason.index()]);
     }
 
     /// Returns the current value of `c`.

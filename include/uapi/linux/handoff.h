@@ -612,6 +612,8 @@ enum handoff_change {
  *	table now.
  * @HANDOFF_A_STATS_FORWARD_ENTRIES: GSP, gauge: entries in the forward table
  *	now.
+ * @HANDOFF_A_STATS_XMIT_FAILED: GS, replies (SYN-ACK, RST) the module built
+ *	but the device did not take.
  * @__HANDOFF_A_STATS_MAX: internal: one past the highest value.
  */
 enum handoff_stats_attr {
@@ -652,6 +654,7 @@ enum handoff_stats_attr {
 	HANDOFF_A_STATS_DROP_PEER_DOWN,
 	HANDOFF_A_STATS_TEMPORARY_ENTRIES,
 	HANDOFF_A_STATS_FORWARD_ENTRIES,
+	HANDOFF_A_STATS_XMIT_FAILED,
 
 	__HANDOFF_A_STATS_MAX,
 };

@@ -185,6 +185,28 @@ impl NetDevice {
             .ok_or(ENODEV)
     }
 
+    /// Calls `f` with every device of `net` (`for_each_netdev`), in
+    /// registration order. RTNL keeps the list stable during the walk.
+    pub fn for_each(net: &Namespace, _rtnl: &Rtnl, mut f: impl FnMut(&NetDevice)) {
+        let head = {
+            // SAFETY: `net` is alive; only the address of its list head is
+            // taken.
+            unsafe { core::ptr::addr_of_mut!((*net.as_ptr()).dev_base_head) }
+        };
+        let off = core::mem::offset_of!(bindings::net_device, dev_list);
+        // SAFETY: Under RTNL (`_rtnl`) the device list of `net` does not
+        // change; `head` is its valid head.
+        let mut pos = unsafe { (*head).next };
+        while !core::ptr::eq(pos, head) {
+            // SAFETY: Every node of the list is the `dev_list` member of a
+            // registered device of `net`, alive under RTNL.
+            let dev = unsafe { &*pos.cast::<u8>().sub(off).cast::<NetDevice>() };
+            f(dev);
+            // SAFETY: As above: `pos` is a node of the stable list.
+            pos = unsafe { (*pos).next };
+        }
+    }
+
     /// Returns the interface index, unique within the device's namespace.
     pub fn ifindex(&self) -> i32 {
         // SAFETY: The device is alive; `ifindex` is set when the device is
@@ -223,6 +245,11 @@ impl NetDevice {
     /// Returns whether the device is administratively up (`IFF_UP`).
     pub fn is_up(&self) -> bool {
         self.flags() & bindings::net_device_flags_IFF_UP != 0
+    }
+
+    /// Returns whether the device is a loopback device (`IFF_LOOPBACK`).
+    pub fn is_loopback(&self) -> bool {
+        self.flags() & bindings::net_device_flags_IFF_LOOPBACK != 0
     }
 
     /// Returns the hardware type (`ARPHRD_*`).

@@ -55,6 +55,13 @@ impl Namespace {
         // set at creation and never changes.
         unsafe { (*self.as_ptr()).ns.inum }
     }
+
+    /// Returns whether the namespace is alive (`check_net()`): false once its
+    /// dismantling began, when per-namespace state may already be gone.
+    pub fn is_alive(&self) -> bool {
+        // SAFETY: The namespace's memory is valid (type invariant).
+        unsafe { bindings::check_net(self.as_ptr()) }
+    }
 }
 
 /// State that a subsystem keeps in every network namespace.

@@ -379,6 +379,15 @@ impl SkBuff {
         unsafe { bindings::handoff_skb_set_csum_none(self.as_ptr()) };
     }
 
+    /// Returns whether the packet's transport checksum is known good (or
+    /// will be computed on output), so software need not verify it:
+    /// `CHECKSUM_UNNECESSARY`, a validated checksum, or `CHECKSUM_PARTIAL`
+    /// (a packet from a local sender on a virtual device).
+    pub fn csum_unnecessary(&self) -> bool {
+        // SAFETY: The skb is valid (type invariant).
+        unsafe { bindings::skb_csum_unnecessary(self.as_ptr()) != 0 }
+    }
+
     /// Returns the link-layer header of a received frame (`mac_len` bytes at
     /// the mac header), if it was set.
     pub fn mac_header(&self) -> Option<&[u8]> {

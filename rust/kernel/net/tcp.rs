@@ -224,13 +224,27 @@ pub struct RequestSock<'g> {
 }
 
 impl RequestSock<'_> {
+    /// Attaches the request to `skb`, the connection's first data segment
+    /// (`seq` = client ISN + 1, `ack_seq` = our ISN + 1), as its prefetched
+    /// socket: when the stack receives `skb` in this RCU section, it creates
+    /// the established child from the request and queues the data on it.
+    pub fn attach(self, skb: &mut crate::net::skb::SkBuff) {
+        let sk = self.into_prefetched();
+        // SAFETY: `sk` is a request sock (not a full socket, so "reference
+        // counted" for `set_prefetched_sock`) of the packet's protocol and
+        // namespace, owned by nobody else, marked `syncookie`. The packet
+        // takes it over: the stack consumes it on reception, and otherwise
+        // `sock_pfree` frees a `syncookie` request (it does not `put` it).
+        unsafe { skb.set_prefetched_sock(sk.as_ptr()) };
+    }
+
     /// Gives up ownership: returns the request as a socket pointer with
     /// `rsk_listener` set (without a reference, as the syncookie path
     /// expects), to be attached to an skb as its prefetched socket.
     ///
     /// The stack consumes it when it receives that skb in this RCU section;
     /// if the skb is freed instead, its `sock_pfree` destructor frees it.
-    pub fn into_prefetched(self) -> NonNull<bindings::sock> {
+    fn into_prefetched(self) -> NonNull<bindings::sock> {
         let req = self.req;
         // SAFETY: By the type invariant we own `req`; `listener` is alive
         // for the RCU section, within which the stack uses the request.

@@ -93,6 +93,7 @@ pub const STATS_NAMES: &[(u16, &str)] = &[
     (HANDOFF_A_STATS_DROP_PEER_DOWN, "drop_peer_down"),
     (HANDOFF_A_STATS_TEMPORARY_ENTRIES, "temporary_entries"),
     (HANDOFF_A_STATS_FORWARD_ENTRIES, "forward_entries"),
+    (HANDOFF_A_STATS_XMIT_FAILED, "xmit_failed"),
 ];
 
 /// The name of an enum value; an unknown value prints as its number.
@@ -912,7 +913,7 @@ mod tests {
             line.starts_with("global syn_answered 5 syn_retransmit 0 "),
             "{line}"
         );
-        assert!(line.ends_with(" forward_entries 2"), "{line}");
+        assert!(line.ends_with(" forward_entries 2 xmit_failed 0"), "{line}");
         let j = back.to_record().json();
         assert_eq!(j["scope"], "global");
         assert_eq!(j.as_object().unwrap().len(), 1 + STATS_NAMES.len());
