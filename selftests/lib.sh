@@ -123,3 +123,41 @@ cleanup() {
 trap cleanup EXIT
 
 ktap_finish() { exit 0; }
+
+# --- handoff CLI and counters -------------------------------------------
+# ho NS ARGS...: the handoff CLI in test namespace NS.
+ho() { local ns=$1; shift; in_ns "$ns" "$HANDOFF_CLI" "$@"; }
+# counter NS NAME: the global counter NAME of NS's instance.
+counter() {
+  ho "$1" -j stats | python3 -c '
+import json, sys
+for rec in json.load(sys.stdin):
+    if rec.get("scope") == "global":
+        print(rec.get(sys.argv[1], -1))
+        break
+else:
+    print(-1)' "$2"
+}
+# spoof_setup: lets the client namespace send crafted segments from
+# 10.0.1.50, an address it does not own (so its stack never answers the
+# replies), with the front server resolving that address to the client.
+SPOOF=10.0.1.50
+spoof_setup() {
+  local mac
+  mac=$(in_ns c cat /sys/class/net/eth0/address)
+  in_ns f ip neigh replace "$SPOOF" lladdr "$mac" dev eth0 nud permanent
+}
+# tcpraw CASE [ARGS...]: a crafted-segment exchange from the client (tcpraw.py).
+tcpraw() {
+  local case=$1; shift
+  in_ns c python3 "$here/tcpraw.py" --dev eth0 --src "$SPOOF" --dst "$VIP" "$@" "$case"
+}
+# wait_port NS PORT: until something listens on TCP PORT in NS (5 s at most).
+wait_port() {
+  local i
+  for i in $(seq 50); do
+    in_ns "$1" ss -Hltn "sport = :$2" | grep -q LISTEN && return 0
+    sleep 0.1
+  done
+  return 1
+}
