@@ -126,12 +126,17 @@ sys.exit(0 if g["scope"] == "global" and len(g) == 36 and g["forward_entries"] =
   < <(ho a -j stats)
 
 # --- events --------------------------------------------------------------
-ho a monitor > "$out/monitor" 2>&1 &
+# Not through a shell function: $! must be the CLI itself, to stop it, and
+# it must not keep the runner's descriptors (3, 4) open after the test.
+ip netns exec "$(nsname a)" "$CLI" monitor > "$out/monitor" 2>&1 < /dev/null 3>&- 4>&- &
 mon=$!
-sleep 1
-ho a service add 10.0.0.102:80 policy weighted
-ho a service del 10.0.0.102:80
-for _ in $(seq 50); do [ "$(wc -l < "$out/monitor")" -ge 2 ] && break; sleep 0.1; done
+# The monitor subscribes asynchronously: repeat the change until it is seen.
+for _ in $(seq 20); do
+  sleep 0.5
+  ho a service add 10.0.0.102:80 policy weighted
+  ho a service del 10.0.0.102:80
+  grep -q "^service-del service 10.0.0.102:80" "$out/monitor" && break
+done
 kill "$mon" 2>/dev/null; wait "$mon" 2>/dev/null
 check "monitor: service-add event" grep -q "^service-add service 10.0.0.102:80 protocol tcp policy weighted" "$out/monitor"
 check "monitor: service-del event" grep -q "^service-del service 10.0.0.102:80" "$out/monitor"

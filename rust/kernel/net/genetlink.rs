@@ -28,6 +28,41 @@
 //! does not serialise handlers, which is sound because handlers are safe Rust
 //! and any state they share is `Sync`.
 //!
+//! ```ignore
+//! use kernel::net::genetlink::{self, AttrPolicy, Family, Info, Op, OpKind, Put};
+//!
+//! static POLICY: [AttrPolicy; 3] = genetlink::policy(&[
+//!     (1, AttrPolicy::u16().min(1)),  // a port: 0 is refused by the core
+//!     (2, AttrPolicy::nul_string(15)),
+//! ]);
+//! static FAMILY: genetlink::Registration<Example> = genetlink::Registration::new();
+//!
+//! struct Example;
+//! impl Family for Example {
+//!     const NAME: &'static CStr = c_str!("example");
+//!     const VERSION: u8 = 1;
+//!     const POLICY: &'static [AttrPolicy] = &POLICY;
+//!     const OPS: &'static [Op] = &[Op::new::<Self>(1, OpKind::Do).admin()];
+//!     const MCGRPS: &'static [genetlink::McGroup] = &[];
+//!     type DumpState = ();
+//!
+//!     fn doit(_cmd: u8, info: &Info<'_>) -> Result {
+//!         let port = info
+//!             .attr(1)
+//!             .ok_or_else(|| info.fail_missing(None, 1, c_str!("a port is required")))?
+//!             .u16()?;
+//!         let mut reply = info.reply_message()?;
+//!         reply.put_u16(1, port)?;
+//!         info.reply(reply)
+//!     }
+//!
+//!     fn dumpit(_: u8, _: &mut genetlink::Dump<'_>, _: &mut ()) -> Result<genetlink::DumpProgress> {
+//!         Err(EINVAL)
+//!     }
+//! }
+//! // In the module's init: `let registered = FAMILY.register(module)?;`
+//! ```
+//!
 //! C headers: [`include/net/genetlink.h`](srctree/include/net/genetlink.h),
 //! [`include/net/netlink.h`](srctree/include/net/netlink.h)
 
