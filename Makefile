@@ -56,7 +56,7 @@ vm-test: module tools
 
 check: host-test vm-test
 
-demo: module
+demo: module tools
 	@bash scripts/vm.sh --demo
 
 clean:

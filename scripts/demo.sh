@@ -22,6 +22,7 @@ for h in f b1 b2; do
   d=$HANDOFF_TMP/nginx-$h
   mkdir -p "$d"
   echo "served by $h" > "$d/index.html"
+  head -c 300000 /dev/zero > "$d/big"
   cat > "$d/nginx.conf" <<CONF
 daemon on; pid $d/nginx.pid; error_log $d/error.log;
 events { worker_connections 256; }
@@ -36,8 +37,21 @@ say "load handoff"
 module_load && echo "  $(grep -h . /sys/module/handoff/initstate) (refcnt $(cat /sys/module/handoff/refcnt))"
 dmesg | grep -E 'handoff' | tail -3 | sed 's/^/  dmesg: /'
 
-say "client -> VIP through the front server"
-in_ns c curl -s --max-time 5 "http://$VIP/" | sed 's/^/  /'
+say "handoff service add $VIP:80 dev eth0  (on the front server f)"
+ho f service add "$VIP:80" dev eth0
+ho f service show | sed 's/^/  /'
+
+say "client -> VIP: the module answers the SYN, then injects the connection into f's stack"
+for i in 1 2 3; do in_ns c curl -s --max-time 5 "http://$VIP/" | sed 's/^/  /'; done
+echo "  a slow download keeps one connection open:"
+in_ns c curl -s -o /dev/null --limit-rate 50k --max-time 4 "http://$VIP/big" &
+sleep 1.5
+ho f conn show | sed 's/^/  temporary table: /'
+in_ns f ss -tin state established '( sport = :80 )' | sed 's/^/  /'
+wait
+
+say "handoff -s stats (front server)"
+ho f stats | sed 's/^global //' | tr ' ' '\n' | paste -d' ' - - | awk '$2 != 0' | sed 's/^/  /'
 
 say "the module's KUnit suites ran at load:"
 debugfs_mount
@@ -45,4 +59,4 @@ for s in /sys/kernel/debug/kunit/handoff*; do
   printf '  %s: %s\n' "$(basename "$s")" "$(grep -E '^ok|^not ok' "$s/results" | tail -1)"
 done
 for h in f b1 b2; do in_ns "$h" sh -c "kill \$(cat $HANDOFF_TMP/nginx-$h/nginx.pid)" 2>/dev/null; done
-say "done: handoff answers SYNs and injects connections once issue #3 lands; see README.md"
+say "done. Next: migration to the back-ends b1/b2 (see README.md)"
