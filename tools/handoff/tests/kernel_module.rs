@@ -7,6 +7,18 @@
 #[path = "../../../drivers/net/handoff/uapi.rs"]
 mod uapi;
 
+// The protocol types `stats.rs` names (the drop reasons), where it looks
+// for them (`crate::proto::conn`); `conn.rs` uses `super::seq`.
+#[path = "../../../drivers/net/handoff/proto/conn.rs"]
+#[allow(dead_code)]
+mod conn;
+#[path = "../../../drivers/net/handoff/proto/seq.rs"]
+#[allow(dead_code)]
+mod seq;
+mod proto {
+    pub(crate) use super::conn;
+}
+
 #[path = "../../../drivers/net/handoff/stats.rs"]
 #[allow(dead_code)]
 mod stats;
