@@ -69,6 +69,9 @@ ns_add() {
 }
 ns_del_all() {
   local ns
+  # Servers a test started (and did not stop) must not outlive it: they
+  # would hold the runner's output open and it would wait for them forever.
+  for ns in "${NAMESPACES[@]}"; do ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null; done
   for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
   NAMESPACES=()
 }

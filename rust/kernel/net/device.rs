@@ -163,9 +163,9 @@ impl NetDevice {
         // SAFETY: `net` is alive (type invariant of `Namespace`) and `name` is
         // NUL-terminated. The function takes a reference for the caller.
         let dev = unsafe { bindings::dev_get_by_name(net.as_ptr(), name.as_char_ptr()) };
-        // SAFETY: A non-null result is a live device with a reference that
-        // now belongs to the returned `ARef`.
         NonNull::new(dev.cast::<Self>())
+            // SAFETY: A non-null result is a live device with a reference
+            // that now belongs to the returned `ARef`.
             .map(|p| unsafe { ARef::from_raw(p) })
             .ok_or(ENODEV)
     }
@@ -178,9 +178,9 @@ impl NetDevice {
         // SAFETY: `net` is alive (type invariant of `Namespace`). The function
         // takes a reference for the caller.
         let dev = unsafe { bindings::dev_get_by_index(net.as_ptr(), ifindex) };
-        // SAFETY: A non-null result is a live device with a reference that
-        // now belongs to the returned `ARef`.
         NonNull::new(dev.cast::<Self>())
+            // SAFETY: A non-null result is a live device with a reference
+            // that now belongs to the returned `ARef`.
             .map(|p| unsafe { ARef::from_raw(p) })
             .ok_or(ENODEV)
     }

@@ -1270,9 +1270,8 @@ unsafe extern "C" fn doit_callback<T: Family>(
 ) -> c_int {
     // SAFETY: The core calls with the request's info, valid for the call,
     // whose attributes it parsed and validated with the family's policy.
-    let info = Info {
-        req: unsafe { Request::from_raw(info) },
-    };
+    let req = unsafe { Request::from_raw(info) };
+    let info = Info { req };
     match T::doit(info.cmd(), &info) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
