@@ -40,11 +40,12 @@ module! {
 }
 
 struct Handoff {
-    // Fields drop in order: device events and the family go before the
-    // state they serve.
-    _devices: Notifier<netns::DeviceEvents>,
+    // Fields drop in order: the family goes before the state it serves; the
+    // device events go last, so that a hooked device can be unregistered
+    // (its reference released) until the state's `pre_exit` unhooked all.
     _genl: Registered<netlink::Netlink>,
     _pernet: PernetRegistration<netns::HandoffNet>,
+    _devices: Notifier<netns::DeviceEvents>,
 }
 
 impl kernel::Module for Handoff {
@@ -54,9 +55,9 @@ impl kernel::Module for Handoff {
         let devices = Notifier::new_global(netns::DeviceEvents)?;
         pr_info!("loaded\n");
         Ok(Handoff {
-            _devices: devices,
             _genl: genl,
             _pernet: pernet,
+            _devices: devices,
         })
     }
 }

@@ -176,7 +176,11 @@ impl HandoffNet {
                 if hooks.iter().flatten().any(|r| r.dev().ifindex() == i) {
                     continue;
                 }
-                let dev = NetDevice::get_by_index(net, i)?;
+                // A service's device that was deleted since is not hooked
+                // (the configuration keeps its index; the CLI shows it).
+                let Ok(dev) = NetDevice::get_by_index(net, i) else {
+                    continue;
+                };
                 let handler = Arc::new(Ingress, GFP_KERNEL)?;
                 let reg = Registration::new(&rtnl, net, &dev, Priority::FIRST, handler)?;
                 match hooks.as_mut_slice().iter_mut().find(|s| s.is_none()) {
@@ -208,11 +212,11 @@ impl NotifierHandler for DeviceEvents {
         if event != NetdevEvent::Unregister {
             return;
         }
-        let net = dev.net(rtnl);
-        // A namespace being dismantled has unhooked everything in its
-        // `pre_exit`, and its state may be gone.
-        if net.is_alive() {
-            HandoffNet::of(net).unhook(dev.ifindex());
+        // Also when the device's namespace is being dismantled: a veth
+        // peer is unregistered from the other end's namespace, and the
+        // dismantling of that one must not wait for our device reference.
+        if let Some(hn) = PERNET.get_rtnl(dev.net(rtnl), rtnl) {
+            hn.unhook(dev.ifindex());
         }
     }
 }

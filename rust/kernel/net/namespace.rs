@@ -15,6 +15,7 @@ use crate::{
     error::{to_result, Error, Result},
     ffi::{c_int, c_uint},
     init::PinInit,
+    net::device::Rtnl,
     types::Opaque,
 };
 use core::{
@@ -57,7 +58,8 @@ impl Namespace {
     }
 
     /// Returns whether the namespace is alive (`check_net()`): false once its
-    /// dismantling began, when per-namespace state may already be gone.
+    /// last reference is gone. Its dismantling may then still be queued, with
+    /// per-namespace state intact (see [`Pernet::get_rtnl`]).
     pub fn is_alive(&self) -> bool {
         // SAFETY: The namespace's memory is valid (type invariant).
         unsafe { bindings::check_net(self.as_ptr()) }
@@ -92,17 +94,37 @@ pub enum PernetKind {
     Device,
 }
 
+/// What the core allocates for every namespace under a [`Pernet`]: the state
+/// and whether it is still there.
+///
+/// # Invariants
+///
+/// `value` is initialised while `live` is true. `live` goes from true to
+/// false only under the RTNL lock (in `exit_rtnl`), before `value` is dropped
+/// (in `exit`).
+#[repr(C)]
+struct Slot<T> {
+    live: AtomicBool,
+    value: T,
+}
+
 /// The `pernet_operations` of a [`PernetData`] type, meant to be a `static`.
 ///
 /// # Invariants
 ///
 /// While `registered` is true, `ops` is registered with the core and `id`
-/// holds the id the core assigned, under which every namespace has an
-/// initialised `T`.
+/// holds the id the core assigned, under which every namespace has a
+/// [`Slot<T>`] whose `value` is initialised from the end of `init` until
+/// `exit`. While `slots` is true, so is `registered`; it goes false under the
+/// RTNL lock before the core frees the slots.
 pub struct Pernet<T: PernetData> {
     ops: Opaque<bindings::pernet_operations>,
     id: Opaque<c_uint>,
     registered: AtomicBool,
+    /// Whether `get_rtnl` may look at the slots.
+    slots: AtomicBool,
+    /// Set while unregistering: the next `exit_rtnl` clears `slots`.
+    unregistering: AtomicBool,
     kind: PernetKind,
     _t: PhantomData<T>,
 }
@@ -118,11 +140,13 @@ impl<T: PernetData> Pernet<T> {
     pub const fn new(kind: PernetKind) -> Self {
         // The core allocates the state with kzalloc(); more alignment than
         // kmalloc's minimum cannot be honoured.
-        assert!(core::mem::align_of::<T>() <= bindings::ARCH_KMALLOC_MINALIGN);
+        assert!(core::mem::align_of::<Slot<T>>() <= bindings::ARCH_KMALLOC_MINALIGN);
         Self {
             ops: Opaque::uninit(),
             id: Opaque::uninit(),
             registered: AtomicBool::new(false),
+            slots: AtomicBool::new(false),
+            unregistering: AtomicBool::new(false),
             kind,
             _t: PhantomData,
         }
@@ -142,9 +166,10 @@ impl<T: PernetData> Pernet<T> {
         let mut ops: bindings::pernet_operations = unsafe { core::mem::zeroed() };
         ops.init = Some(Self::init_callback);
         ops.pre_exit = Some(Self::pre_exit_callback);
+        ops.exit_rtnl = Some(Self::exit_rtnl_callback);
         ops.exit = Some(Self::exit_callback);
         ops.id = self.id.get();
-        ops.size = core::mem::size_of::<T>();
+        ops.size = core::mem::size_of::<Slot<T>>();
         // SAFETY: `registered` was false, so the core does not use `ops`, and
         // no other thread writes it (the swap above serialises registrations).
         unsafe { self.ops.get().write(ops) };
@@ -160,33 +185,58 @@ impl<T: PernetData> Pernet<T> {
             self.registered.store(false, Ordering::Release);
             return Err(e);
         }
+        self.unregistering.store(false, Ordering::Relaxed);
+        self.slots.store(true, Ordering::Release);
         Ok(PernetRegistration { pernet: self })
     }
 
     /// Returns the state of `net`.
     ///
-    /// Only valid while registered: the callers are the subsystem's own hooks,
-    /// which exist only while it is registered (checked in debug builds).
+    /// Only for callers that `net`'s state cannot go away under: its packet
+    /// hooks (unregistered in [`PernetData::pre_exit`], an RCU grace period
+    /// before the state is dropped) and requests from a socket in `net` (which
+    /// keeps it alive). Others use [`Pernet::get_rtnl`].
     pub fn get<'a>(&'static self, net: &'a Namespace) -> &'a T {
         debug_assert!(self.registered.load(Ordering::Relaxed));
-        // SAFETY: By the type invariant `id` was assigned by the core and the
-        // state of every live namespace under it is an initialised `T`, which
-        // lives as long as the namespace, so at least `'a`.
-        unsafe {
-            let id = *self.id.get();
-            &*bindings::net_generic(net.as_ptr(), id).cast::<T>()
+        // SAFETY: By the type invariant the slot of every namespace holds an
+        // initialised `T` until `exit`, which the callers described above
+        // cannot outlive.
+        unsafe { &(*Self::slot(net.as_ptr())).value }
+    }
+
+    /// Returns the state of `net` if it still exists, for code that runs
+    /// under the RTNL lock while the namespace may be in any stage of its
+    /// dismantling (netdevice notifiers: devices of a namespace are
+    /// unregistered after its state is dropped, and a device can be
+    /// unregistered from another namespace, a veth peer, while the state of a
+    /// dying namespace is still there and holds references to the device).
+    pub fn get_rtnl<'a>(&'static self, net: &'a Namespace, _rtnl: &'a Rtnl) -> Option<&'a T> {
+        // Under RTNL, `slots` cannot turn false (and the slots be freed)
+        // before `'a` ends.
+        if !self.slots.load(Ordering::Acquire) {
+            return None;
         }
+        // SAFETY: While `slots` is true the operations are registered and
+        // every namespace has a slot, zeroed (so `live` false) until `init`
+        // fills it.
+        let slot = unsafe { &*Self::slot(net.as_ptr()) };
+        // The caller holds the RTNL lock, under which `exit` clears `live`
+        // before dropping the value: a true `live` means the value stays
+        // until the lock is released, which `'a` does not outlive.
+        slot.live.load(Ordering::Acquire).then_some(&slot.value)
     }
 
     /// Returns the state slot of `net`.
     ///
     /// # Safety
     ///
-    /// Must be called from the core's `pernet_operations` callbacks of `self`.
-    unsafe fn slot(net: *mut bindings::net) -> *mut T {
+    /// `self` must be registered (true in its `pernet_operations` callbacks
+    /// and while a [`PernetRegistration`] exists) and `net` alive.
+    unsafe fn slot(net: *mut bindings::net) -> *mut Slot<T> {
         let this = T::pernet();
-        // SAFETY: The callbacks run only while registered, so `id` is set and
-        // the core has allocated `size_of::<T>()` bytes for `net` under it.
+        // SAFETY: The callers guarantee that the operations are registered,
+        // so `id` is set and the core has allocated a `Slot<T>` for `net`
+        // under it.
         unsafe { bindings::net_generic(net, *this.id.get()).cast() }
     }
 
@@ -194,11 +244,19 @@ impl<T: PernetData> Pernet<T> {
         // SAFETY: The core passes a namespace being set up, alive during the
         // call.
         let ns = unsafe { Namespace::from_raw(net) };
-        // SAFETY: Called by the core as our `init`; the slot is zeroed
-        // memory owned by the namespace that does not move until freed after
-        // `exit`, which drops what we initialise here.
-        match unsafe { T::init(ns).__pinned_init(Self::slot(net)) } {
-            Ok(()) => 0,
+        // SAFETY: Called by the core as our `init`: the slot is zeroed memory
+        // owned by the namespace that does not move until freed after
+        // `exit`.
+        let slot = unsafe { Self::slot(net) };
+        // SAFETY: `value` is uninitialised memory of the slot; on success it
+        // is initialised and `exit` drops it, on failure the core calls no
+        // `exit` and frees the slot.
+        match unsafe { T::init(ns).__pinned_init(core::ptr::addr_of_mut!((*slot).value)) } {
+            Ok(()) => {
+                // SAFETY: The slot is valid (above); `live` is an atomic.
+                unsafe { (*slot).live.store(true, Ordering::Release) };
+                0
+            }
             Err(e) => e.to_errno(),
         }
     }
@@ -208,15 +266,29 @@ impl<T: PernetData> Pernet<T> {
         let ns = unsafe { Namespace::from_raw(net) };
         // SAFETY: Called by the core as our `pre_exit`: `init` succeeded for
         // this namespace, so the slot holds a `T`.
-        let state = unsafe { &*Self::slot(net) };
+        let state = unsafe { &(*Self::slot(net)).value };
         state.pre_exit(ns);
+    }
+
+    extern "C" fn exit_rtnl_callback(net: *mut bindings::net, _kill: *mut bindings::list_head) {
+        // SAFETY: Called by the core as our `exit_rtnl`, under RTNL, after
+        // `init` succeeded for `net`: the slot is valid. `live` is an atomic.
+        unsafe { (*Self::slot(net)).live.store(false, Ordering::Release) };
+        let this = T::pernet();
+        if this.unregistering.load(Ordering::Relaxed) {
+            // All namespaces pass here in this RTNL section, before the core
+            // frees their slots.
+            this.slots.store(false, Ordering::Release);
+        }
     }
 
     extern "C" fn exit_callback(net: *mut bindings::net) {
         // SAFETY: Called by the core as our `exit`, once, after `init`
-        // succeeded: the slot holds a `T` that nothing uses any more (hooks
-        // were stopped in `pre_exit`, and an RCU grace period has passed).
-        unsafe { core::ptr::drop_in_place(Self::slot(net)) };
+        // succeeded and after `exit_rtnl` cleared `live`: the slot is valid
+        // and holds a `T` that `get_rtnl` no longer hands out, and `get`
+        // users are gone (hooks stopped in `pre_exit`, an RCU grace period
+        // ago; sockets of the namespace are gone). Nothing uses it any more.
+        unsafe { core::ptr::drop_in_place(core::ptr::addr_of_mut!((*Self::slot(net)).value)) };
     }
 }
 
@@ -227,6 +299,7 @@ pub struct PernetRegistration<T: PernetData> {
 
 impl<T: PernetData> Drop for PernetRegistration<T> {
     fn drop(&mut self) {
+        self.pernet.unregistering.store(true, Ordering::Relaxed);
         let ops = self.pernet.ops.get();
         // SAFETY: `register` succeeded (this guard exists only then), so
         // `ops` is registered; unregistering runs every namespace's exit.
@@ -236,6 +309,8 @@ impl<T: PernetData> Drop for PernetRegistration<T> {
                 PernetKind::Device => bindings::unregister_pernet_device(ops),
             }
         }
+        // `exit_rtnl` cleared `slots` (every namespace has one).
+        debug_assert!(!self.pernet.slots.load(Ordering::Relaxed));
         self.pernet.registered.store(false, Ordering::Release);
     }
 }
