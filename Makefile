@@ -7,6 +7,7 @@
 #   make kernel    build the patched 6.12 test kernel (cached under $(HANDOFF_CACHE))
 #   make module    build drivers/net/handoff/handoff.ko against it (clippy, warnings are errors)
 #   make tools     build the handoff CLI (tools/handoff), which the VM tests use
+#   make man       render the man page tools/handoff/handoff.8 (committed) from Documentation/
 #   make host-test cargo tests, clippy and rustfmt of the host crates
 #   make vm-test   KUnit and the kselftests in a virtme-ng VM
 #   make check     host-test + vm-test
@@ -24,7 +25,7 @@ HOST_CRATES := drivers/net/handoff/proto tools/handoff
 KMAKE = source scripts/env.sh && flock $(KDIR).lock \
 	make -C $(KDIR) "$${KMAKE_VARS[@]}"
 
-.PHONY: all deps kernel module tools host-test vm-test check demo clean kunit selftests help
+.PHONY: all deps kernel module tools man host-test vm-test check demo clean kunit selftests help
 
 all: module
 
@@ -41,10 +42,19 @@ module: kernel
 	@$(KMAKE) M=$(TOP) CLIPPY=1 KRUSTFLAGS=-Dwarnings KCFLAGS=-Werror modules
 	@ls -l drivers/net/handoff/handoff.ko
 
-tools: deps
+tools: deps man
 	@cd tools/handoff && cargo build -q
 
+# Debian's docutils, no date or generator line: the same source gives the same page.
+RST2MAN = /usr/bin/rst2man --no-datestamp --no-generator --halt=warning
+MAN_PAGE = tools/handoff/handoff.8
+man: $(MAN_PAGE)
+$(MAN_PAGE): Documentation/handoff.8.rst | deps
+	@$(RST2MAN) $< > $@.tmp && mv $@.tmp $@ && echo "man: rendered $@"
+
 host-test: deps
+	@$(RST2MAN) Documentation/handoff.8.rst | cmp -s - $(MAN_PAGE) || \
+	  { echo "$(MAN_PAGE) is not the rendering of Documentation/handoff.8.rst: run make man" >&2; exit 1; }
 	@set -e; for c in $(HOST_CRATES); do \
 	  [ -f $$c/Cargo.toml ] || continue; \
 	  echo "== cargo test: $$c"; \

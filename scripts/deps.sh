@@ -14,6 +14,7 @@ PKGS=(
   flex bison bc libelf-dev libssl-dev cpio kmod rsync xz-utils make gcc
   qemu-system-x86 udev busybox-static
   nginx-light curl iproute2 tcpdump ethtool iputils-ping procps psmisc python3
+  python3-docutils man-db
 )
 BINDGEN_VERSION=0.73.2
 VIRTME_VERSION=1.42

@@ -3,14 +3,33 @@
 """A plain HTTP/1.1 server (an ordinary accept() loop) for the handoff tests.
 
 POST / answers the SHA-256 of the request body, so an upload can be checked
-end to end; GET /bytes/N answers N deterministic bytes. Keep-alive is on.
+end to end; GET /bytes/N answers N deterministic bytes; GET /tcpinfo answers
+what the kernel reports of the serving socket (TCP_INFO: the options in use,
+window scales, MSS), e.g. "options ts,sack,wscale snd_wscale 7 rcv_wscale 7
+snd_mss 1448". Keep-alive is on.
 Usage: httpd.py ADDR PORT
 """
 
 import hashlib
 import http.server
+import socket
 import socketserver
+import struct
 import sys
+
+# struct tcp_info (include/uapi/linux/tcp.h): u8 state, ca_state,
+# retransmits, probes, backoff, options, snd_wscale:4 rcv_wscale:4, flags;
+# u32 rto, ato, snd_mss, rcv_mss.
+TCPI_OPTS = ((1, "ts"), (2, "sack"), (4, "wscale"), (8, "ecn"))
+
+
+def tcp_info(sock) -> str:
+    raw = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    options, scales = raw[5], raw[6]
+    snd_mss = struct.unpack_from("=I", raw, 16)[0]
+    names = ",".join(n for bit, n in TCPI_OPTS if options & bit) or "none"
+    return (f"options {names} snd_wscale {scales & 15} rcv_wscale {scales >> 4} "
+            f"snd_mss {snd_mss}\n")
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -40,6 +59,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("/bytes/"):
             n = int(self.path[len("/bytes/"):])
             self.reply(bytes(i % 251 for i in range(n)))
+        elif self.path == "/tcpinfo":
+            self.reply(tcp_info(self.connection).encode())
         else:
             self.reply(b"handoff httpd\n")
 

@@ -7,7 +7,7 @@
 # window scale, SACK and timestamps.
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 13
+ktap_plan 15
 [ -x "${HANDOFF_CLI:-}" ] || die "HANDOFF_CLI not set"
 topo_setup
 module_load || die "insmod"
@@ -73,18 +73,34 @@ ok200=$(echo "$out" | grep -c '^200 ')
 conns=$(echo "$out" | awk '{ s += $2 } END { print s }')
 check "keep-alive: 10 requests ($ok200 ok) on $conns connection(s)" [ "$ok200" = 10 -a "$conns" = 1 ]
 
-# A slow download keeps an injected socket open for ss to look at.
+# A slow download keeps an injected socket open for ss to look at; its
+# first data segments are captured (once under way, the transfer ends up
+# waiting on the client's big receive buffer, and the wire goes quiet).
+in_ns f timeout 20 tcpdump -nn -l -i eth0 -c 3 'tcp src port 80 and tcp[13] & 2 == 0 and len > 100' \
+  > "$HANDOFF_TMP/ts.pcap.txt" 2>/dev/null &
+dumper=$!
+sleep 2
 in_ns c curl -s -o /dev/null --limit-rate 200k --max-time 30 "http://$VIP/big" >/dev/null 2>&1 &
 sleep 2
 info=$(in_ns f ss -tin state established "( sport = :80 )")
 echo "$info" | sed 's/^/#   /'
-# (Debian 12's ss prints no ts/sack flags, not even for the client's own
-# socket: the timestamps are checked on the wire instead.)
-dump=$(in_ns f timeout 5 tcpdump -nn -l -i eth0 -c 3 'tcp src port 80 and tcp[13] & 2 == 0' 2>/dev/null)
+# (Debian 12's ss prints no ts/sack flags, not even for ordinary sockets:
+# the server asks its own socket, TCP_INFO, and the wire is checked too.)
+wait "$dumper"
+dump=$(cat "$HANDOFF_TMP/ts.pcap.txt")
 echo "$dump" | sed 's/^/#   /'
 check "injected socket sends timestamps (tcpdump: TS on its segments)" grep -q "TS val" <<< "$dump"
 check "ss -ti: injected socket has window scale 7,7" grep -q "wscale:7,7" <<< "$info"
 check "ss -ti: injected socket has mss 1448 (1460 less timestamps)" grep -q "mss:1448" <<< "$info"
+ti=$(in_ns c curl -s --max-time 10 "http://$VIP:9000/tcpinfo"); diag "TCP_INFO: $ti"
+check "injected socket: TCP_INFO has timestamps, SACK, window scale 7/7, mss 1448" \
+  [ "$ti" = "options ts,sack,wscale snd_wscale 7 rcv_wscale 7 snd_mss 1448" ]
+# A client that offers neither SACK nor timestamps gets neither.
+in_ns c sysctl -qw net.ipv4.tcp_sack=0 net.ipv4.tcp_timestamps=0
+ti=$(in_ns c curl -s --max-time 10 "http://$VIP:9000/tcpinfo"); diag "TCP_INFO: $ti"
+in_ns c sysctl -qw net.ipv4.tcp_sack=1 net.ipv4.tcp_timestamps=1
+check "client without SACK and timestamps: injected socket has neither, mss 1460" \
+  [ "$ti" = "options wscale snd_wscale 7 rcv_wscale 7 snd_mss 1460" ]
 d=$(counter f drop_queue_full); diag "queue-full drops (retransmitted by clients): $d"
 check "no unexpected drops (malformed, bad checksum, unknown)" \
   [ "$(counter f drop_malformed)" = 0 -a "$(counter f drop_bad_checksum)" = 0 -a "$(counter f drop_unknown_conn)" = 0 ]

@@ -4,10 +4,12 @@
 # the module's ISN (the one its temporary table shows) and options echoing
 # the client's; the stack sees none of the handshake (nstat); a port with no
 # listener still gets a SYN-ACK, and its first data an RST (counted); bad
-# input is dropped or reset as a stack would, and counted.
+# input is dropped or reset as a stack would, and counted; a service's
+# max-temporary bounds its half-open connections, and its own counters show
+# what happened to it.
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 14
+ktap_plan 18
 [ -x "${HANDOFF_CLI:-}" ] || die "HANDOFF_CLI not set"
 topo_setup
 module_load || die "insmod"
@@ -59,5 +61,35 @@ check "data for an unknown connection: RST, counted" both drop_unknown_conn tcpr
 check "SYN with malformed options: dropped, counted" both drop_malformed tcpraw bad-syn-opts
 body=$(in_ns c curl -s --max-time 5 "http://$VIP/")
 check "a real client still works" [ "$body" = syn-answer ]
+
+# A service's share of the temporary table: 3 half-open connections at most
+# (the spoofed client never completes them); they expire after 5 s.
+ho f service add "$VIP:82" dev eth0 max-temporary 3 syn-timeout 5000 || die "service add :82"
+# (At once: one after the other, TCG's slow start of each would let the
+# first expire before the last.)
+for p in 41001 41002 41003 41004 41005; do
+  { tcpraw syn --dport 82 --sport $p --timeout 2 >/dev/null && echo answered; } > "$out.limit.$p" &
+done
+wait
+answered=$(cat "$out".limit.* | grep -c answered)
+# svc_counter NAME: counter NAME of the service VIP:82.
+svc_counter() {
+  ho f -j stats -s | python3 -c '
+import json, sys
+for rec in json.load(sys.stdin):
+    if rec.get("scope") == "service" and rec.get("service") == sys.argv[1]:
+        print(rec.get(sys.argv[2], -1))
+        break
+else:
+    print(-1)' "$VIP:82" "$1"
+}
+diag "max-temporary 3: $answered of 5 SYNs answered"
+check "max-temporary 3: 3 of 5 half-open SYNs answered" [ "$answered" = 3 ]
+st="$(svc_counter syn_answered) $(svc_counter drop_table_full) $(svc_counter temporary_entries)"
+diag "service $VIP:82: syn_answered drop_table_full temporary_entries = $st"
+check "per-service counters: 3 answered, 2 dropped as table full, 3 entries" [ "$st" = "3 2 3" ]
+sleep 7  # past the SYN timeout and a sweep of the table
+check "expired half-open entries free the service's share" [ "$(svc_counter temporary_entries)" = 0 ]
+check "a new SYN is answered again after expiry" tcpraw syn --dport 82 --sport 41006
 kill %1 2>/dev/null
 ktap_finish

@@ -469,6 +469,11 @@ impl Config {
         self.service_counters.get(i).map(|c| &**c)
     }
 
+    /// The shared counters of service `i` (the packet path's view).
+    pub(crate) fn service_counters_arc(&self, i: usize) -> Option<&Arc<Counters>> {
+        self.service_counters.get(i)
+    }
+
     /// The index of the service `key`, or where it would be inserted.
     pub(crate) fn find_service(&self, key: &ServiceKey) -> core::result::Result<usize, usize> {
         self.services.binary_search_by(|s| s.key.cmp(key))

@@ -9,6 +9,7 @@
 //! others after its idle timeout.
 
 use crate::proto::{conn::Conn, cookie::Tuple};
+use crate::services::TemporarySlot;
 use kernel::sync::rcu_table::{HashSeed, RcuTable, TableKey};
 use kernel::timer::Jiffies;
 
@@ -27,6 +28,8 @@ impl TableKey for ConnKey {
 pub(crate) struct ConnShared {
     /// When the SYN was answered (`ktime_get()`, in ms).
     pub(crate) created_ms: i64,
+    /// The entry's place in its service's limit, freed with the entry.
+    pub(crate) _slot: TemporarySlot,
 }
 
 /// Timestamps negotiated with the client.

@@ -52,28 +52,53 @@ impl IngressHandler for Ingress {
     fn hook<'a>(&self, mut skb: Skb<'a>, state: &HookState<'a>) -> Verdict<'a> {
         let hn = HandoffNet::of(state.net());
         let mtu = state.in_dev().map(|d| d.mtu()).unwrap_or(1500);
-        match decide(hn, state, &mut skb, mtu) {
+        let guard = rcu::read_lock();
+        let mut t = Tally { hn, svc: None };
+        match decide(&mut t, &guard, state, &mut skb, mtu) {
             Decision::Accept => skb.accept(),
             Decision::Absorb => skb.consume(),
             Decision::Drop(reason) => {
-                hn.counters.dropped(reason);
+                t.dropped(reason);
                 skb.drop_packet()
             }
             Decision::Reply(buf, len) => {
                 let Some(bytes) = buf.get(..len) else {
-                    hn.counters.dropped(DropReason::Malformed);
+                    t.dropped(DropReason::Malformed);
                     return skb.drop_packet();
                 };
                 if skb.set_network_data(bytes).is_err() {
-                    hn.counters.inc(Counter::XmitFailed);
+                    t.inc(Counter::XmitFailed);
                     return skb.drop_packet();
                 }
                 let (owned, stolen) = skb.steal();
                 if owned.xmit_reply().is_err() {
-                    hn.counters.inc(Counter::XmitFailed);
+                    t.inc(Counter::XmitFailed);
                 }
                 stolen.into()
             }
+        }
+    }
+}
+
+/// Where the hook counts: the instance, and the service once the packet is
+/// known to be for one.
+struct Tally<'g> {
+    hn: &'g HandoffNet,
+    svc: Option<&'g ServiceRt>,
+}
+
+impl Tally<'_> {
+    fn inc(&self, c: Counter) {
+        self.hn.counters.inc(c);
+        if let Some(svc) = self.svc {
+            svc.counters.inc(c);
+        }
+    }
+
+    fn dropped(&self, reason: DropReason) {
+        self.hn.counters.dropped(reason);
+        if let Some(svc) = self.svc {
+            svc.counters.dropped(reason);
         }
     }
 }
@@ -126,7 +151,13 @@ fn proto_tuple(t: &Ipv4Tuple) -> Tuple {
     }
 }
 
-fn decide(hn: &HandoffNet, state: &HookState<'_>, skb: &mut SkBuff, mtu: u32) -> Decision {
+fn decide<'g>(
+    t: &mut Tally<'g>,
+    guard: &'g rcu::Guard,
+    state: &HookState<'_>,
+    skb: &mut SkBuff,
+    mtu: u32,
+) -> Decision {
     if skb.protocol() != ETH_P_IP {
         return Decision::Accept;
     }
@@ -135,21 +166,22 @@ fn decide(hn: &HandoffNet, state: &HookState<'_>, skb: &mut SkBuff, mtu: u32) ->
     };
     let ifindex = skb.ifindex();
     let key = ConnKey(proto_tuple(&h.tuple));
-    let guard = rcu::read_lock();
-    let Some(svc) = hn.service_for(&guard, &key.0.daddr, key.0.dport, ifindex) else {
+    let Some(svc) = t.hn.service_for(guard, &key.0.daddr, key.0.dport, ifindex) else {
         return Decision::Accept;
     };
-    let table = hn.table();
-    let known = table.lookup(&guard, &key).is_some();
+    t.svc = Some(svc);
+    let t = &*t;
+    let table = t.hn.table();
+    let known = table.lookup(guard, &key).is_some();
     let syn_only = h.flags.contains(TcpFlags::SYN)
         && !h.flags.contains(TcpFlags::ACK)
         && !h.flags.contains(TcpFlags::RST);
 
     if !known {
         if syn_only {
-            return new_connection(hn, state, skb, &key, &h, svc, mtu);
+            return new_connection(t, state, skb, &key, &h, svc, mtu);
         }
-        return unknown_segment(hn, state, skb, &h);
+        return unknown_segment(t, state, skb, &h);
     }
 
     // A connection the local stack took over: once its socket exists, the
@@ -207,21 +239,21 @@ fn decide(hn: &HandoffNet, state: &HookState<'_>, skb: &mut SkBuff, mtu: u32) ->
     });
     let Some((action, conn, nego)) = step else {
         // Removed meanwhile (expired or flushed).
-        return unknown_segment(hn, state, skb, &h);
+        return unknown_segment(t, state, skb, &h);
     };
     match action {
         Action::SendSynAck => {
-            hn.counters.inc(Counter::SynRetransmit);
+            t.inc(Counter::SynRetransmit);
             synack(&key.0, conn.iss(), conn.irs(), &nego)
         }
         Action::Absorb => {
-            hn.counters.inc(Counter::AcksAbsorbed);
+            t.inc(Counter::AcksAbsorbed);
             Decision::Absorb
         }
         Action::Pass => Decision::Accept,
         Action::Drop(r) => Decision::Drop(r),
         Action::SendRst(r) => {
-            hn.counters.dropped(r);
+            t.dropped(r);
             rst(&p)
         }
         Action::Remove => {
@@ -229,7 +261,7 @@ fn decide(hn: &HandoffNet, state: &HookState<'_>, skb: &mut SkBuff, mtu: u32) ->
             Decision::Absorb
         }
         Action::Inject => {
-            let (verdict, outcome) = inject_local(hn, state, skb, &h, &nego, ts_val);
+            let (verdict, outcome) = inject_local(t, state, skb, &h, &nego, ts_val);
             table.with_locked(&key, |_, e| {
                 if e.conn.state() != State::Bound {
                     e.conn.step(outcome);
@@ -272,7 +304,7 @@ fn event_of(p: &TcpPacket<'_>) -> Option<Event> {
 /// A segment of a tuple the table does not know: the stack's if it has a
 /// socket for it, else answered as a stack without one would (RST).
 fn unknown_segment(
-    hn: &HandoffNet,
+    t: &Tally<'_>,
     state: &HookState<'_>,
     skb: &mut SkBuff,
     h: &Headers,
@@ -284,7 +316,7 @@ fn unknown_segment(
         EstablishedState::None => {}
         _ => return Decision::Accept,
     }
-    hn.counters.dropped(DropReason::UnknownConn);
+    t.dropped(DropReason::UnknownConn);
     if skb.linearize().is_err() {
         return Decision::Drop(DropReason::Malformed);
     }
@@ -316,7 +348,7 @@ fn our_wscale(state: &HookState<'_>) -> u8 {
 
 /// A SYN for a service: answered with our SYN-ACK, remembered in the table.
 fn new_connection(
-    hn: &HandoffNet,
+    t: &Tally<'_>,
     state: &HookState<'_>,
     skb: &mut SkBuff,
     key: &ConnKey,
@@ -357,7 +389,7 @@ fn new_connection(
     let mss = opts.effective_mss(536).min(our_mss);
     let mss_idx = cookie::mss_index(mss);
     let now_ms = tcp::tcp_clock_ms();
-    let secret = hn.secret();
+    let secret = t.hn.secret();
     let isn = cookie::isn(secret, &key.0, client_isn, now_ms / COOKIE_TICK_MS, mss_idx);
     let client_wscale = opts.wscale;
     let our_wscale = if client_wscale.is_some() { our_wscale(state) } else { 0 };
@@ -385,11 +417,20 @@ fn new_connection(
         syn_timeout: msecs_to_jiffies(svc.syn_timeout_ms),
         idle_timeout: msecs_to_jiffies(svc.idle_timeout_ms),
     };
-    match hn.table().insert(*key, ConnShared { created_ms: kernel::time::Ktime::ktime_get().to_ms() }, entry, GFP_ATOMIC) {
-        Ok(()) => hn.counters.inc(Counter::SynAnswered),
+    // The service's share of the table (max-temporary): beyond it SYNs are
+    // dropped, counted as table full, and the clients retry.
+    let Some(slot) = svc.reserve_temporary() else {
+        return Decision::Drop(DropReason::TableFull);
+    };
+    let shared = ConnShared {
+        created_ms: kernel::time::Ktime::ktime_get().to_ms(),
+        _slot: slot,
+    };
+    match t.hn.table().insert(*key, shared, entry, GFP_ATOMIC) {
+        Ok(()) => t.inc(Counter::SynAnswered),
         Err(e) if e == EEXIST => {
             // Lost a race with the same SYN on another CPU: answer it too.
-            hn.counters.inc(Counter::SynRetransmit);
+            t.inc(Counter::SynRetransmit);
         }
         Err(e) if e == ENOSPC => return Decision::Drop(DropReason::TableFull),
         Err(_) => return Decision::Drop(DropReason::TableFull),
@@ -461,7 +502,7 @@ fn synack(t: &Tuple, isn: u32, client_isn: u32, n: &Negotiated) -> Decision {
 /// listener. Returns the verdict for the segment and the outcome for the
 /// state machine.
 fn inject_local(
-    hn: &HandoffNet,
+    t: &Tally<'_>,
     state: &HookState<'_>,
     skb: &mut SkBuff,
     h: &Headers,
@@ -470,7 +511,7 @@ fn inject_local(
 ) -> (Decision, Event) {
     let net = state.net();
     if !tcp::syncookies_enabled(net) {
-        hn.counters.inc(Counter::InjectFailed);
+        t.inc(Counter::InjectFailed);
         return (
             Decision::Drop(DropReason::InjectFailed),
             Event::InjectFailed { retryable: false },
@@ -479,7 +520,7 @@ fn inject_local(
     let guard = rcu::read_lock();
     let Some(listener) = Listener::lookup_v4(&guard, net, &h.tuple, skb.ifindex()) else {
         // Nobody accepts on the port: reset, as the stack would.
-        hn.counters.dropped(DropReason::NoListener);
+        t.dropped(DropReason::NoListener);
         let d = match packet::parse(skb.network_data()) {
             Ok(p) => rst(&p),
             Err(_) => Decision::Drop(DropReason::Malformed),
@@ -506,11 +547,11 @@ fn inject_local(
     let outcome = match listener.new_request(&params) {
         Ok(req) => {
             req.attach(skb);
-            hn.counters.inc(Counter::Injected);
+            t.inc(Counter::Injected);
             (Decision::Accept, Event::InjectOk)
         }
         Err(_) => {
-            hn.counters.inc(Counter::InjectFailed);
+            t.inc(Counter::InjectFailed);
             (
                 Decision::Drop(DropReason::InjectRetry),
                 Event::InjectFailed { retryable: true },

@@ -5,10 +5,11 @@
 
 use crate::config::{Config, IpAddr, MAX_IFACES};
 use crate::proto::cookie;
+use crate::stats::{Counter, Counters};
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 /// One service, as the ingress hook matches it.
-#[derive(Clone, Copy)]
 pub(crate) struct ServiceRt {
     /// The VIP, IPv4 v4-mapped.
     pub(crate) addr: [u8; 16],
@@ -20,6 +21,21 @@ pub(crate) struct ServiceRt {
     pub(crate) syn_timeout_ms: u32,
     /// Idle timeout (ms).
     pub(crate) idle_timeout_ms: u32,
+    /// At most this many of its connections in the temporary table.
+    max_temporary: u32,
+    /// The service's counters (the configuration's: they outlive a change
+    /// of the service's settings).
+    pub(crate) counters: Arc<Counters>,
+}
+
+/// A service's temporary-table entry, counted against the service's limit
+/// for as long as it exists (it lives in the entry).
+pub(crate) struct TemporarySlot(Arc<Counters>);
+
+impl Drop for TemporarySlot {
+    fn drop(&mut self) {
+        self.0.gauge_dec(Counter::TemporaryEntries);
+    }
 }
 
 impl ServiceRt {
@@ -27,6 +43,14 @@ impl ServiceRt {
     fn on(&self, ifindex: i32) -> bool {
         let ifaces = self.ifaces.get(..self.n_ifaces).unwrap_or(&[]);
         ifaces.is_empty() || ifaces.iter().any(|&i| i as i32 == ifindex)
+    }
+
+    /// Counts a new temporary entry of the service; `None` if the service
+    /// has its maximum already.
+    pub(crate) fn reserve_temporary(&self) -> Option<TemporarySlot> {
+        self.counters
+            .gauge_inc_below(Counter::TemporaryEntries, u64::from(self.max_temporary))
+            .then(|| TemporarySlot(self.counters.clone()))
     }
 }
 
@@ -39,7 +63,7 @@ impl ServiceSet {
     /// The snapshot of `cfg`.
     pub(crate) fn of(cfg: &Config) -> Result<Self> {
         let mut list = KVec::with_capacity(cfg.services().len(), GFP_KERNEL)?;
-        for s in cfg.services() {
+        for (i, s) in cfg.services().iter().enumerate() {
             let addr = match s.key.addr {
                 IpAddr::V4(a) => cookie::v4_mapped(a),
                 IpAddr::V6(a) => a,
@@ -55,6 +79,8 @@ impl ServiceSet {
                     n_ifaces: n,
                     syn_timeout_ms: s.syn_timeout,
                     idle_timeout_ms: s.idle_timeout,
+                    max_temporary: s.max_temporary,
+                    counters: cfg.service_counters_arc(i).ok_or(EINVAL)?.clone(),
                 },
                 GFP_KERNEL,
             )?;

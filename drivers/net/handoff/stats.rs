@@ -141,6 +141,21 @@ impl Counters {
         self.add(c, 1);
     }
 
+    /// Raises the gauge `c` by one unless it is at `max` already; returns
+    /// whether it did.
+    pub(crate) fn gauge_inc_below(&self, c: Counter, max: u64) -> bool {
+        self.values[c as usize]
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                (v < max).then_some(v + 1)
+            })
+            .is_ok()
+    }
+
+    /// Lowers the gauge `c` by one.
+    pub(crate) fn gauge_dec(&self, c: Counter) {
+        self.values[c as usize].fetch_sub(1, Ordering::Relaxed);
+    }
+
     /// Sets the gauge `c`.
     pub(crate) fn set(&self, c: Counter, v: u64) {
         self.values[c as usize].store(v, Ordering::Relaxed);

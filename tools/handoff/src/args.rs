@@ -736,6 +736,48 @@ fn table(p: &mut Parser) -> R<Option<u32>> {
 mod tests {
     use super::*;
 
+    /// The man page's source documents every object, command and keyword
+    /// the parser knows, in bold as its synopsis writes them.
+    #[test]
+    fn man_page_documents_every_keyword() {
+        let man = include_str!("../../../Documentation/handoff.8.rst");
+        let words = OBJECTS
+            .iter()
+            .map(|(w, _)| *w)
+            .chain(OPTIONS.iter().map(|(w, _)| *w))
+            .chain(
+                [
+                    SERVICE_VERBS,
+                    NODE_VERBS,
+                    CONN_VERBS,
+                    STATS_VERBS,
+                    MONITOR_VERBS,
+                ]
+                .iter()
+                .flat_map(|t| t.iter().map(|(w, _)| *w)),
+            )
+            .chain(
+                [SERVICE_ADD_KWS, PEER_ADD_KWS, NODE_SET_KWS, RULE_KWS]
+                    .iter()
+                    .flat_map(|t| t.iter().map(|(w, _)| *w)),
+            );
+        // Every word of a bold span (**handoff service add** has three).
+        let bold: Vec<&str> = man
+            .split("**")
+            .skip(1)
+            .step_by(2)
+            .flat_map(str::split_whitespace)
+            .collect();
+        // Options appear as **-j**\ [son]: their first letter suffices.
+        let missing: Vec<&str> = words
+            .filter(|w| !bold.contains(w) && !bold.contains(&format!("-{}", &w[..1]).as_str()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "Documentation/handoff.8.rst does not mention {missing:?}"
+        );
+    }
+
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_string).collect()
     }
