@@ -53,6 +53,8 @@ $(MAN_PAGE): Documentation/handoff.8.rst | deps
 	@$(RST2MAN) $< > $@.tmp && mv $@.tmp $@ && echo "man: rendered $@"
 
 host-test: deps
+	@rustfmt --edition 2021 --check $$(find rust -name '*.rs') drivers/net/handoff/*.rs >/dev/null || \
+	  { echo "kernel-side Rust is not rustfmt-clean: rustfmt --edition 2021 FILES" >&2; exit 1; }
 	@$(RST2MAN) Documentation/handoff.8.rst | cmp -s - $(MAN_PAGE) || \
 	  { echo "$(MAN_PAGE) is not the rendering of Documentation/handoff.8.rst: run make man" >&2; exit 1; }
 	@set -e; for c in $(HOST_CRATES); do \

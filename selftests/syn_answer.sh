@@ -67,10 +67,12 @@ check "a real client still works" [ "$body" = syn-answer ]
 ho f service add "$VIP:82" dev eth0 max-temporary 3 syn-timeout 5000 || die "service add :82"
 # (At once: one after the other, TCG's slow start of each would let the
 # first expire before the last.)
+pids=()
 for p in 41001 41002 41003 41004 41005; do
   { tcpraw syn --dport 82 --sport $p --timeout 2 >/dev/null && echo answered; } > "$out.limit.$p" &
+  pids+=($!)
 done
-wait
+wait "${pids[@]}"
 answered=$(cat "$out".limit.* | grep -c answered)
 # svc_counter NAME: counter NAME of the service VIP:82.
 svc_counter() {

@@ -38,6 +38,11 @@ void rust_helper_hlist_add_head_rcu(struct hlist_node *n, struct hlist_head *h)
 	hlist_add_head_rcu(n, h);
 }
 
+void rust_helper_hlist_add_behind_rcu(struct hlist_node *n, struct hlist_node *prev)
+{
+	hlist_add_behind_rcu(n, prev);
+}
+
 void rust_helper_hlist_del_init_rcu(struct hlist_node *n)
 {
 	hlist_del_init_rcu(n);

@@ -121,7 +121,8 @@ fn headers(skb: &mut SkBuff) -> Option<Headers> {
     let ip = skb.network_data();
     let ihl = usize::from(*ip.first()? & 0x0f) * 4;
     let frag = be16(ip, 6)?;
-    if *ip.first()? >> 4 != 4 || ihl < 20 || *ip.get(9)? != packet::PROTO_TCP || frag & 0x3fff != 0 {
+    if *ip.first()? >> 4 != 4 || ihl < 20 || *ip.get(9)? != packet::PROTO_TCP || frag & 0x3fff != 0
+    {
         return None;
     }
     skb.may_pull(ihl + 20).ok()?;
@@ -293,11 +294,21 @@ fn event_of(p: &TcpPacket<'_>) -> Option<Event> {
     }
     let len = p.payload.len() as u32;
     Some(if len > 0 {
-        Event::Data { seq: p.seq, ack: p.ack, len }
+        Event::Data {
+            seq: p.seq,
+            ack: p.ack,
+            len,
+        }
     } else if f.contains(TcpFlags::FIN) {
-        Event::Fin { seq: p.seq, ack: p.ack }
+        Event::Fin {
+            seq: p.seq,
+            ack: p.ack,
+        }
     } else {
-        Event::Ack { seq: p.seq, ack: p.ack }
+        Event::Ack {
+            seq: p.seq,
+            ack: p.ack,
+        }
     })
 }
 
@@ -392,7 +403,11 @@ fn new_connection(
     let secret = t.hn.secret();
     let isn = cookie::isn(secret, &key.0, client_isn, now_ms / COOKIE_TICK_MS, mss_idx);
     let client_wscale = opts.wscale;
-    let our_wscale = if client_wscale.is_some() { our_wscale(state) } else { 0 };
+    let our_wscale = if client_wscale.is_some() {
+        our_wscale(state)
+    } else {
+        0
+    };
     let ts = opts.timestamp.map(|t| Timestamps {
         // Per connection, like the stack's secure_tcp_ts_off(): a keyed hash
         // of the tuple, so TSvals reveal no clock.
@@ -538,7 +553,11 @@ fn inject_local(
         mss: n.mss,
         wscale_ok: n.client_wscale.is_some(),
         snd_wscale: n.client_wscale.unwrap_or(0),
-        rcv_wscale: if n.client_wscale.is_some() { n.our_wscale } else { 0 },
+        rcv_wscale: if n.client_wscale.is_some() {
+            n.our_wscale
+        } else {
+            0
+        },
         sack_ok: n.sack,
         tstamp_ok: n.ts.is_some(),
         ts_recent: ts_val.or(n.ts.map(|t| t.recent)).unwrap_or(0),

@@ -26,9 +26,9 @@ mod stats;
 #[cfg(CONFIG_KUNIT)]
 mod tests;
 #[cfg(CONFIG_KUNIT)]
-mod tests_sync;
-#[cfg(CONFIG_KUNIT)]
 mod tests_net;
+#[cfg(CONFIG_KUNIT)]
+mod tests_sync;
 mod uapi;
 
 module! {

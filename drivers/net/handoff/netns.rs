@@ -7,13 +7,13 @@ use crate::conntab::TempTable;
 use crate::ingress::Ingress;
 use crate::services::{ServiceRt, ServiceSet};
 use crate::stats::{Counter, Counters};
+use core::ops::ControlFlow;
 use kernel::net::device::{rtnl_lock, NetDevice, NetdevEvent, NotifierHandler, Rtnl};
 use kernel::net::namespace::{Namespace, Pernet, PernetData, PernetKind};
 use kernel::net::netfilter::{Priority, Registration};
 use kernel::prelude::*;
 use kernel::sync::rcu::{Guard, RcuBox};
 use kernel::sync::rcu_table::IterPos;
-use core::ops::ControlFlow;
 use kernel::sync::Arc;
 use kernel::timer::{jiffies, time_after, Timer, TimerCallback};
 use kernel::{c_str, new_mutex, new_timer, sync::Mutex};
@@ -168,7 +168,10 @@ impl HandoffNet {
                 });
             }
             for slot in hooks.as_mut_slice() {
-                if slot.as_ref().is_some_and(|r| !wanted.contains(&r.dev().ifindex())) {
+                if slot
+                    .as_ref()
+                    .is_some_and(|r| !wanted.contains(&r.dev().ifindex()))
+                {
                     *slot = None;
                 }
             }
@@ -248,7 +251,7 @@ impl HandoffNet {
         }
         let mut pos = IterPos {
             bucket: cursor.pos[0] as usize,
-            index: cursor.pos[1] as usize,
+            after: u64::from(cursor.pos[1]) | u64::from(cursor.pos[2]) << 32,
         };
         let now_ms = kernel::time::Ktime::ktime_get().to_ms();
         self.table().for_each_from(&mut pos, |k, s, m| {
@@ -273,7 +276,8 @@ impl HandoffNet {
             }
         });
         cursor.pos[0] = pos.bucket as u32;
-        cursor.pos[1] = pos.index as u32;
+        cursor.pos[1] = pos.after as u32;
+        cursor.pos[2] = (pos.after >> 32) as u32;
     }
 
     /// Removes every entry of `table` (both tables for `None`); the

@@ -530,6 +530,60 @@ kernel::kunit_tests! {
         kunit_expect!(t.for_each_from(&mut pos, |_, _, _| ControlFlow::Break(())));
     }
 
+    fn table_iteration_under_churn_visits_survivors_once() {
+        // 8 buckets, long chains: churn happens in the bucket being walked.
+        const N: u32 = 2_000;
+        let Some(t) = table::<Id, u64, u32>(3, 10_000) else {
+            return;
+        };
+        // Even ids stay during the whole iteration, odd ids are removed as it
+        // goes; ids from N on are inserted meanwhile.
+        for i in 0..N {
+            kunit_expect_eq!(t.insert(Id(i), u64::from(i), 0, GFP_KERNEL), Ok(()));
+        }
+        let Ok(mut seen) = KVec::from_elem(0u8, 2 * N as usize, GFP_KERNEL) else {
+            kunit_expect!(false);
+            return;
+        };
+        let mut pos = IterPos::START;
+        let (mut calls, mut next_odd, mut next_new) = (0u32, 1u32, N);
+        loop {
+            let mut room = 5;
+            let done = t.for_each_from(&mut pos, |k, _, _| {
+                if room == 0 {
+                    return ControlFlow::Break(());
+                }
+                room -= 1;
+                if let Some(c) = seen.get_mut(k.0 as usize) {
+                    *c = c.saturating_add(1);
+                }
+                ControlFlow::Continue(())
+            });
+            calls += 1;
+            if done || calls > 10 * N {
+                break;
+            }
+            // Between the parts: remove three odd entries (visited or not,
+            // before or after the position) and insert two new ones.
+            for _ in 0..3 {
+                if next_odd < N {
+                    kunit_expect!(t.remove(&Id(next_odd)));
+                    next_odd += 2;
+                }
+            }
+            for _ in 0..2 {
+                if next_new < 2 * N {
+                    kunit_expect_eq!(t.insert(Id(next_new), 0, 0, GFP_KERNEL), Ok(()));
+                    next_new += 1;
+                }
+            }
+        }
+        kunit_expect!(calls <= 10 * N);
+        // Survivors exactly once; nothing twice.
+        kunit_expect!((0..N).step_by(2).all(|i| seen[i as usize] == 1));
+        kunit_expect!(seen.iter().all(|&c| c <= 1));
+    }
+
     fn table_bounds() {
         kunit_expect!(RcuTable::<Id, u64, u32>::new(c_str!("t"), MAX_BUCKET_BITS + 1, 1).is_err());
         // The largest table: 2^20 buckets, from vmalloc.

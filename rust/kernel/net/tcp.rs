@@ -40,8 +40,9 @@ pub fn syncookies_enabled(net: &Namespace) -> bool {
     // SAFETY: `net` is alive; the sysctl is an `u8` read with READ_ONCE
     // semantics, as the stack does.
     unsafe {
-        core::ptr::read_volatile(core::ptr::addr_of!((*net.as_ptr()).ipv4.sysctl_tcp_syncookies))
-            != 0
+        core::ptr::read_volatile(core::ptr::addr_of!(
+            (*net.as_ptr()).ipv4.sysctl_tcp_syncookies
+        )) != 0
     }
 }
 
@@ -51,9 +52,8 @@ pub fn rcv_space_limits(net: &Namespace) -> (u32, u32) {
     // SAFETY: `net` is alive; both are plain integers read with READ_ONCE
     // semantics. `sysctl_rmem_max` is a global of the core.
     unsafe {
-        let rmem = core::ptr::read_volatile(core::ptr::addr_of!(
-            (*net.as_ptr()).ipv4.sysctl_tcp_rmem[2]
-        ));
+        let rmem =
+            core::ptr::read_volatile(core::ptr::addr_of!((*net.as_ptr()).ipv4.sysctl_tcp_rmem[2]));
         let max = core::ptr::read_volatile(core::ptr::addr_of!(bindings::sysctl_rmem_max));
         (rmem.max(0) as u32, max.max(0) as u32)
     }

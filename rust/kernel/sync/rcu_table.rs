@@ -15,6 +15,10 @@
 //! its own `spinlock_t`, taken with `spin_lock_bh` because writers run both in
 //! softirq context (packet path, timers) and in process context (netlink).
 //! Removed entries are freed after an RCU grace period with `call_rcu`.
+//! A bucket's entries are in insertion order, each numbered one past the
+//! bucket's last (`seq`), so that an iteration can resume after the last
+//! entry it visited whatever was removed meanwhile
+//! ([`RcuTable::for_each_from`]).
 //!
 //! # Context rules
 //!
@@ -190,6 +194,8 @@ struct Node<K, S, M> {
     link: Opaque<bindings::hlist_node>,
     rcu: Opaque<bindings::callback_head>,
     hash: u32,
+    /// Position in the bucket: larger than that of every node before it.
+    seq: u64,
     key: K,
     shared: S,
     locked: UnsafeCell<M>,
@@ -235,23 +241,24 @@ impl<K, S, M> Node<K, S, M> {
 }
 
 /// A resumable position of [`RcuTable::for_each_from`]: a bucket and the
-/// number of entries of it already visited.
+/// position (`seq`) in it of the last entry visited.
 ///
-/// Both fields are plain numbers (a netlink dump keeps them in `cb->args`);
-/// any value is allowed: a bucket past the end means the iteration is done.
+/// Both fields are plain numbers (a netlink dump keeps them between its
+/// parts); any value is allowed: a bucket past the end means the iteration
+/// is done.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IterPos {
     /// Index of the bucket to visit next.
     pub bucket: usize,
-    /// Entries of that bucket already visited.
-    pub index: usize,
+    /// Entries of that bucket up to this position were visited (0: none).
+    pub after: u64,
 }
 
 impl IterPos {
     /// The start of an iteration.
     pub const START: Self = Self {
         bucket: 0,
-        index: 0,
+        after: 0,
     };
 }
 
@@ -480,6 +487,7 @@ impl<K: TableKey, S: Send + Sync + 'static, M: Send + 'static> RcuTable<K, S, M>
                 link: Opaque::uninit(),
                 rcu: Opaque::uninit(),
                 hash,
+                seq: 0,
                 key,
                 shared,
                 locked: UnsafeCell::new(locked),
@@ -494,20 +502,51 @@ impl<K: TableKey, S: Send + Sync + 'static, M: Send + 'static> RcuTable<K, S, M>
         };
         let node = KBox::into_raw(node);
         let g = bucket.lock();
-        // SAFETY: The bucket lock is held; `node` is valid and not shared yet.
-        if unsafe { !self.find(bucket, hash, &(*node).key).is_null() } {
-            drop(g);
-            self.count.fetch_sub(1, Ordering::Relaxed);
-            // SAFETY: `node` came from `KBox::into_raw` and was never
-            // published.
-            drop(unsafe { KBox::from_raw(node) });
-            return Err(EEXIST);
+        // Walk the bucket: the key must be absent, and the node goes last.
+        let mut last: *mut bindings::hlist_node = ptr::null_mut();
+        let mut pos = bucket.first();
+        while !pos.is_null() {
+            // SAFETY: The bucket lock is held: linked `hlist_node`s are
+            // `link`s of live nodes (type invariant); `node` is valid and not
+            // shared yet. `hash` and `key` are never written after
+            // publication.
+            let dup = unsafe {
+                let other = Node::<K, S, M>::from_link(pos);
+                (*other).hash == hash && (*other).key == (*node).key
+            };
+            if dup {
+                drop(g);
+                self.count.fetch_sub(1, Ordering::Relaxed);
+                // SAFETY: `node` came from `KBox::into_raw` and was never
+                // published.
+                drop(unsafe { KBox::from_raw(node) });
+                return Err(EEXIST);
+            }
+            last = pos;
+            // SAFETY: `pos` is a live node of the locked bucket.
+            pos = unsafe { next(pos) };
         }
+        // SAFETY: The bucket lock is held, so `last` (if any) is a live node
+        // whose `seq` no one writes; `node` is not shared yet.
+        unsafe {
+            (*node).seq = if last.is_null() {
+                1
+            } else {
+                (*Node::<K, S, M>::from_link(last)).seq + 1
+            }
+        };
         // SAFETY: The bucket lock is held, the node is initialised except for
-        // `link`, which this initialises, and `hash` selects this bucket.
-        // `hlist_add_head_rcu` publishes the node with release semantics: its
-        // contents are visible to readers that see it.
-        unsafe { bindings::hlist_add_head_rcu(Node::link(node), bucket.head.get()) };
+        // `link`, which this initialises, and `hash` selects this bucket;
+        // `last` is the bucket's last node. The `_rcu` adds publish the node
+        // with release semantics: its contents are visible to readers that
+        // see it.
+        unsafe {
+            if last.is_null() {
+                bindings::hlist_add_head_rcu(Node::link(node), bucket.head.get());
+            } else {
+                bindings::hlist_add_behind_rcu(Node::link(node), last);
+            }
+        }
         drop(g);
         Ok(())
     }
@@ -636,10 +675,11 @@ impl<K: TableKey, S: Send + Sync + 'static, M: Send + 'static> RcuTable<K, S, M>
     /// at that entry, so the next call starts with it. Returns true when the
     /// whole table has been visited.
     ///
-    /// While the table does not change, iterating in any number of calls
-    /// visits every entry exactly once. Entries inserted or removed between
-    /// calls may shift positions within their bucket: an entry may then be
-    /// missed or visited twice, but never one outside the table.
+    /// However many calls an iteration takes, and whatever is inserted or
+    /// removed between them, an entry present during the whole iteration is
+    /// visited exactly once (a bucket's entries keep their order and `pos`
+    /// names the last one visited, not a count). Entries inserted or removed
+    /// meanwhile are visited at most once.
     pub fn for_each_from(
         &self,
         pos: &mut IterPos,
@@ -648,27 +688,25 @@ impl<K: TableKey, S: Send + Sync + 'static, M: Send + 'static> RcuTable<K, S, M>
         while let Some(bucket) = self.buckets.get(pos.bucket) {
             if !bucket.first().is_null() {
                 let _g = bucket.lock();
-                let mut i = 0;
                 let mut cur = bucket.first();
                 while !cur.is_null() {
-                    if i >= pos.index {
-                        // SAFETY: `cur` is a live node of `bucket`, whose lock
-                        // is held, which allows shared access to `locked`.
-                        let node = unsafe { &*Node::<K, S, M>::from_link(cur) };
+                    // SAFETY: `cur` is a live node of `bucket`, whose lock is
+                    // held, which allows shared access to `locked`.
+                    let node = unsafe { &*Node::<K, S, M>::from_link(cur) };
+                    if node.seq > pos.after {
                         // SAFETY: As above; nothing mutates `locked` meanwhile.
                         let m = unsafe { &*node.locked.get() };
                         if f(&node.key, &node.shared, m).is_break() {
                             return false;
                         }
-                        pos.index = i + 1;
+                        pos.after = node.seq;
                     }
-                    i += 1;
                     // SAFETY: `cur` is a live node of the locked bucket.
                     cur = unsafe { next(cur) };
                 }
             }
             pos.bucket += 1;
-            pos.index = 0;
+            pos.after = 0;
         }
         true
     }
