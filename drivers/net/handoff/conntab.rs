@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The temporary table: connections whose SYN the module answered, until the
-//! local stack (or, later, a peer) owns them.
+//! The connection tables. The temporary table: connections whose SYN the
+//! module answered, until the local stack or a peer owns them. The forward
+//! table: connections a peer owns, whose client packets go to it.
 //!
 //! Lookups are lockless (RCU); an entry's state machine and negotiated
 //! options change only under its bucket lock. Entries expire on the
@@ -9,7 +10,7 @@
 //! others after its idle timeout.
 
 use crate::proto::{conn::Conn, cookie::Tuple};
-use crate::services::TemporarySlot;
+use crate::services::ServiceSlot;
 use kernel::sync::rcu_table::{HashSeed, RcuTable, TableKey};
 use kernel::timer::Jiffies;
 
@@ -29,7 +30,7 @@ pub(crate) struct ConnShared {
     /// When the SYN was answered (`ktime_get()`, in ms).
     pub(crate) created_ms: i64,
     /// The entry's place in its service's limit, freed with the entry.
-    pub(crate) _slot: TemporarySlot,
+    pub(crate) _slot: ServiceSlot,
 }
 
 /// Timestamps negotiated with the client.
@@ -78,3 +79,33 @@ pub(crate) struct ConnEntry {
 
 /// The temporary table of an instance.
 pub(crate) type TempTable = RcuTable<ConnKey, ConnShared, ConnEntry>;
+
+/// What lockless readers of a forward entry see: fixed when the connection
+/// was handed to its peer.
+pub(crate) struct FwdShared {
+    /// When the entry was created (`ktime_get()`, in ms).
+    pub(crate) created_ms: i64,
+    /// The peer owning the connection.
+    pub(crate) peer: u32,
+    /// This node's reference of the connection (in the encapsulation).
+    pub(crate) conn_ref: u32,
+    /// The client's initial sequence number.
+    pub(crate) client_isn: u32,
+    /// The ISN of our SYN-ACK.
+    pub(crate) local_isn: u32,
+    /// The entry's place in its service's `max-forward`.
+    pub(crate) _slot: ServiceSlot,
+}
+
+/// A forward entry's mutable part.
+pub(crate) struct FwdEntry {
+    /// The peer's flow id of the connection (0 until it acknowledged).
+    pub(crate) flow_id: u32,
+    /// The last packet forwarded (for the idle timeout).
+    pub(crate) last_seen: Jiffies,
+    /// The idle timeout of the entry's service.
+    pub(crate) idle_timeout: Jiffies,
+}
+
+/// The forward table of an instance.
+pub(crate) type FwdTable = RcuTable<ConnKey, FwdShared, FwdEntry>;

@@ -136,6 +136,7 @@ static TOP_POLICY: [AttrPolicy; n(HANDOFF_A_MAX)] = genetlink::policy(&[
     ),
     (HANDOFF_A_SCOPE, REPLY_ONLY),
     (HANDOFF_A_CHANGE, REPLY_ONLY),
+    (HANDOFF_A_COUNT, AttrPolicy::u32().range(1, i16::MAX as u16)),
 ]);
 
 /// Whether `a` (a Rust string) and `b` (a C string) hold the same bytes.
@@ -197,6 +198,7 @@ impl Family for Netlink {
         Op::new::<Self>(HANDOFF_CMD_CONN_GET, OpKind::Dump).admin(),
         Op::new::<Self>(HANDOFF_CMD_CONN_FLUSH, OpKind::Do).admin(),
         Op::new::<Self>(HANDOFF_CMD_STATS_GET, OpKind::DoDump),
+        Op::new::<Self>(HANDOFF_CMD_CONN_FILL, OpKind::Do).admin(),
     ];
     const MCGRPS: &'static [McGroup] = &[McGroup::new(EVENTS)];
 
@@ -214,6 +216,7 @@ impl Family for Netlink {
             HANDOFF_CMD_PEER_GET => peer_get(info),
             HANDOFF_CMD_CONN_FLUSH => conn_flush(info),
             HANDOFF_CMD_STATS_GET => stats_get(info),
+            HANDOFF_CMD_CONN_FILL => conn_fill(info),
             _ => Err(EINVAL),
         }
     }
@@ -978,6 +981,52 @@ fn conn_flush(info: &Info<'_>) -> Result {
     let table = table_of(info)?;
     HandoffNet::of(info.net()).conn_flush(table);
     Ok(())
+}
+
+/// `HANDOFF_CMD_CONN_FILL`: synthetic forward entries, in test builds.
+#[cfg(handoff_debug)]
+fn conn_fill(info: &Info<'_>) -> Result {
+    let nest = top_nest(
+        info,
+        HANDOFF_A_SERVICE,
+        c_str!("the service attributes (HANDOFF_A_SERVICE) are required"),
+    )?;
+    let key = service_key(info, &nest, &nest.nested_table())?;
+    let (peer, peer_attr) = peer_id(info)?;
+    let count = top_nest(
+        info,
+        HANDOFF_A_COUNT,
+        c_str!("the number of entries (HANDOFF_A_COUNT) is required"),
+    )?
+    .u32()?;
+    let hn = HandoffNet::of(info.net());
+    {
+        // The service and the peer exist; deleting either afterwards drops
+        // the entries like those of real connections.
+        let cfg = hn.config.lock();
+        cfg.find_service(&key)
+            .map_err(|_| info.fail_attr(ENOENT, &nest, c_str!("no such service")))?;
+        cfg.find_peer(peer)
+            .map_err(|_| info.fail_attr(ENOENT, &peer_attr, c_str!("no such peer")))?;
+    }
+    match hn.conn_fill(&key, peer, count) {
+        Some(n) if n == count => Ok(()),
+        Some(_) => Err(info.fail(
+            ENOSPC,
+            c_str!("the service's max-forward or the forward table is full"),
+        )),
+        None => Err(info.fail_attr(ENOENT, &nest, c_str!("no such service"))),
+    }
+}
+
+#[cfg(not(handoff_debug))]
+fn conn_fill(info: &Info<'_>) -> Result {
+    // EOPNOTSUPP: kernel::error::code has only the kernel-internal ENOTSUPP.
+    let eopnotsupp = Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32));
+    Err(info.fail(
+        eopnotsupp,
+        c_str!("CONN_FILL is for test builds of the module (HANDOFF_DEBUG=1)"),
+    ))
 }
 
 fn stats_get(info: &Info<'_>) -> Result {

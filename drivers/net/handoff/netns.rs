@@ -3,7 +3,7 @@
 //! Per network namespace state: one handoff instance per namespace.
 
 use crate::config::{Config, IpAddr};
-use crate::conntab::TempTable;
+use crate::conntab::{ConnKey, FwdTable, TempTable};
 use crate::ingress::Ingress;
 use crate::services::{ServiceRt, ServiceSet};
 use crate::stats::{Counter, Counters};
@@ -22,6 +22,10 @@ use kernel::{c_str, new_mutex, new_timer, sync::Mutex};
 const TEMP_BUCKET_BITS: u32 = 12;
 /// Entries of the temporary table at most.
 const TEMP_MAX_ENTRIES: usize = 65536;
+/// Buckets of the forward table (2^14).
+const FWD_BUCKET_BITS: u32 = 14;
+/// Entries of the forward table at most.
+const FWD_MAX_ENTRIES: usize = 1 << 20;
 /// How often the expiry timer runs (ms).
 const GC_INTERVAL_MS: u32 = 1000;
 
@@ -57,6 +61,7 @@ pub(crate) struct HandoffNet {
 /// What the expiry timer works on.
 pub(crate) struct Gc {
     table: TempTable,
+    fwd: FwdTable,
     counters: Arc<Counters>,
 }
 
@@ -72,10 +77,16 @@ impl TimerCallback for Gc {
             };
             !time_after(now, e.last_seen.wrapping_add(limit))
         });
-        timer.counters.add(Counter::Timeouts, gone as u64);
+        let idle = timer
+            .fwd
+            .retain(|_, _, e| !time_after(now, e.last_seen.wrapping_add(e.idle_timeout)));
+        timer.counters.add(Counter::Timeouts, (gone + idle) as u64);
         timer
             .counters
             .set(Counter::TemporaryEntries, timer.table.len() as u64);
+        timer
+            .counters
+            .set(Counter::ForwardEntries, timer.fwd.len() as u64);
         timer.schedule_after_msecs(GC_INTERVAL_MS);
     }
 }
@@ -93,6 +104,11 @@ impl PernetData for HandoffNet {
                     c_str!("handoff_temporary"),
                     TEMP_BUCKET_BITS,
                     TEMP_MAX_ENTRIES,
+                )?,
+                fwd: FwdTable::new(
+                    c_str!("handoff_forward"),
+                    FWD_BUCKET_BITS,
+                    FWD_MAX_ENTRIES,
                 )?,
                 counters: c.clone(),
             })
@@ -132,6 +148,11 @@ impl HandoffNet {
     /// The temporary table.
     pub(crate) fn table(&self) -> &TempTable {
         &self.gc.table
+    }
+
+    /// The forward table.
+    pub(crate) fn forward(&self) -> &FwdTable {
+        &self.gc.fwd
     }
 
     /// The key of the ISNs and TSval offsets.
@@ -245,36 +266,42 @@ impl HandoffNet {
         cursor: &mut ConnCursor,
         put: &mut dyn FnMut(&ConnEntry) -> bool,
     ) {
-        if table != Table::Temporary {
-            // The forward table comes with migration.
-            return;
-        }
         let mut pos = IterPos {
             bucket: cursor.pos[0] as usize,
             after: u64::from(cursor.pos[1]) | u64::from(cursor.pos[2]) << 32,
         };
         let now_ms = kernel::time::Ktime::ktime_get().to_ms();
-        self.table().for_each_from(&mut pos, |k, s, m| {
-            let e = ConnEntry {
-                table: Table::Temporary,
-                saddr: ip_of(&k.0.saddr),
-                daddr: ip_of(&k.0.daddr),
-                sport: k.0.sport,
-                dport: k.0.dport,
-                state: conn_state(m.conn.state()),
-                client_isn: m.conn.irs(),
-                local_isn: m.conn.iss(),
-                peer_id: 0,
-                age_ms: now_ms.saturating_sub(s.created_ms).max(0) as u64,
-                flow_id: 0,
-                conn_ref: 0,
-            };
-            if put(&e) {
+        let age = |created_ms: i64| now_ms.saturating_sub(created_ms).max(0) as u64;
+        let mut flow = |e: &ConnEntry| {
+            if put(e) {
                 ControlFlow::Continue(())
             } else {
                 ControlFlow::Break(())
             }
-        });
+        };
+        match table {
+            Table::Temporary => self.table().for_each_from(&mut pos, |k, s, m| {
+                flow(&ConnEntry {
+                    state: conn_state(m.conn.state()),
+                    client_isn: m.conn.irs(),
+                    local_isn: m.conn.iss(),
+                    age_ms: age(s.created_ms),
+                    ..ConnEntry::of_key(table, k)
+                })
+            }),
+            Table::Forward => self.forward().for_each_from(&mut pos, |k, s, m| {
+                flow(&ConnEntry {
+                    state: crate::uapi::HANDOFF_CONN_STATE_FORWARDED,
+                    client_isn: s.client_isn,
+                    local_isn: s.local_isn,
+                    peer_id: s.peer,
+                    age_ms: age(s.created_ms),
+                    flow_id: m.flow_id,
+                    conn_ref: s.conn_ref,
+                    ..ConnEntry::of_key(table, k)
+                })
+            }),
+        };
         cursor.pos[0] = pos.bucket as u32;
         cursor.pos[1] = pos.after as u32;
         cursor.pos[2] = (pos.after >> 32) as u32;
@@ -283,10 +310,15 @@ impl HandoffNet {
     /// Removes every entry of `table` (both tables for `None`); the
     /// connections are broken. Returns how many entries were removed.
     pub(crate) fn conn_flush(&self, table: Option<Table>) -> u64 {
-        match table {
+        let temporary = match table {
             None | Some(Table::Temporary) => self.table().clear() as u64,
             Some(Table::Forward) => 0,
-        }
+        };
+        let forward = match table {
+            None | Some(Table::Forward) => self.forward().clear() as u64,
+            Some(Table::Temporary) => 0,
+        };
+        temporary + forward
     }
 
     /// Removes the entries of the service `key` from both tables (the
@@ -296,12 +328,105 @@ impl HandoffNet {
             IpAddr::V4(a) => crate::proto::cookie::v4_mapped(a),
             IpAddr::V6(a) => a,
         };
-        self.table()
-            .retain(|k, _, _| !(k.0.daddr == addr && k.0.dport == key.port));
+        let other = |k: &ConnKey| !(k.0.daddr == addr && k.0.dport == key.port);
+        self.table().retain(|k, _, _| other(k));
+        self.forward().retain(|k, _, _| other(k));
     }
 
     /// Removes the forward entries pointing at peer `id` (being deleted).
-    pub(crate) fn conn_drop_peer(&self, _id: u32) {}
+    pub(crate) fn conn_drop_peer(&self, id: u32) {
+        self.forward().retain(|_, s, _| s.peer != id);
+    }
+
+    /// Puts up to `count` synthetic entries of the service `key`, owned by
+    /// peer `peer`, into the forward table (`HANDOFF_CMD_CONN_FILL`, test
+    /// builds only). Clients are 198.18.0.0/16 (RFC 2544), 50000 ports
+    /// each, from the first tuple not in the table yet. Returns how many were
+    /// put: fewer than `count` when the service's `max-forward` or the table
+    /// is full; `None` if the service is not published.
+    #[cfg(handoff_debug)]
+    pub(crate) fn conn_fill(
+        &self,
+        key: &crate::config::ServiceKey,
+        peer: u32,
+        count: u32,
+    ) -> Option<u32> {
+        use crate::conntab::{FwdEntry, FwdShared};
+        use crate::proto::cookie::{v4_mapped, Tuple};
+        /// Client addresses of 198.18.0.0/16 times ports per address.
+        const TUPLES: u32 = (1 << 16) * 50_000;
+        let daddr = match key.addr {
+            IpAddr::V4(a) => v4_mapped(a),
+            IpAddr::V6(a) => a,
+        };
+        // What the entries need of the published service, taken out of the
+        // RCU section: the loop below allocates and takes long.
+        let svc = {
+            let guard = kernel::sync::rcu::read_lock();
+            self.services
+                .read(&guard)
+                .and_then(|set| set.get(&daddr, key.port))
+                .map(|s| s.forward_reserver())
+        }?;
+        let now = jiffies();
+        let now_ms = kernel::time::Ktime::ktime_get().to_ms();
+        let (mut put, mut i) = (0u32, 0u32);
+        while put < count && i < TUPLES {
+            let host = 0xc612_0000u32 + i / 50_000;
+            let k = ConnKey(Tuple {
+                saddr: v4_mapped(host.to_be_bytes()),
+                daddr,
+                sport: 10_000 + (i % 50_000) as u16,
+                dport: key.port,
+            });
+            i += 1;
+            if self.forward().contains(&k) {
+                continue;
+            }
+            let Some(slot) = svc.reserve() else {
+                break;
+            };
+            let shared = FwdShared {
+                created_ms: now_ms,
+                peer,
+                conn_ref: i,
+                client_isn: i.wrapping_mul(0x9e37_79b9),
+                local_isn: !i,
+                _slot: slot,
+            };
+            let entry = FwdEntry {
+                flow_id: i,
+                last_seen: now,
+                idle_timeout: svc.idle_timeout(),
+            };
+            match self.forward().insert(k, shared, entry, GFP_KERNEL) {
+                Ok(()) => put += 1,
+                Err(e) if e == EEXIST => {}
+                Err(_) => break,
+            }
+        }
+        Some(put)
+    }
+}
+
+impl ConnEntry {
+    /// An entry of `table` for the tuple `k`, its other fields zero.
+    fn of_key(table: Table, k: &ConnKey) -> Self {
+        ConnEntry {
+            table,
+            saddr: ip_of(&k.0.saddr),
+            daddr: ip_of(&k.0.daddr),
+            sport: k.0.sport,
+            dport: k.0.dport,
+            state: 0,
+            client_isn: 0,
+            local_isn: 0,
+            peer_id: 0,
+            age_ms: 0,
+            flow_id: 0,
+            conn_ref: 0,
+        }
+    }
 }
 
 /// The UAPI address of a proto address (v4-mapped for IPv4).
@@ -348,7 +473,6 @@ pub(crate) struct ConnCursor {
 /// A connection table entry as `CONN_GET` reports it (`enum
 /// handoff_conn_attr`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code)] // Built by the tables, which are still to come.
 pub(crate) struct ConnEntry {
     /// The table holding the entry.
     pub(crate) table: Table,

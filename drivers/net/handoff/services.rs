@@ -23,18 +23,59 @@ pub(crate) struct ServiceRt {
     pub(crate) idle_timeout_ms: u32,
     /// At most this many of its connections in the temporary table.
     max_temporary: u32,
+    /// At most this many of its connections in the forward table.
+    #[cfg_attr(not(handoff_debug), allow(dead_code))] // Used by migration.
+    max_forward: u32,
     /// The service's counters (the configuration's: they outlive a change
     /// of the service's settings).
     pub(crate) counters: Arc<Counters>,
 }
 
-/// A service's temporary-table entry, counted against the service's limit
-/// for as long as it exists (it lives in the entry).
-pub(crate) struct TemporarySlot(Arc<Counters>);
+/// A service's table entry, counted in the service's gauge of that table
+/// (`temporary_entries` or `forward_entries`) and against its limit for as
+/// long as it exists (it lives in the entry).
+pub(crate) struct ServiceSlot {
+    counters: Arc<Counters>,
+    gauge: Counter,
+}
 
-impl Drop for TemporarySlot {
+impl ServiceSlot {
+    /// Counts a new entry in `gauge` of `counters` unless it is at `max`.
+    fn reserve(counters: &Arc<Counters>, gauge: Counter, max: u32) -> Option<Self> {
+        counters
+            .gauge_inc_below(gauge, u64::from(max))
+            .then(|| ServiceSlot {
+                counters: counters.clone(),
+                gauge,
+            })
+    }
+}
+
+/// Counts forward entries of one service (see
+/// [`ServiceRt::forward_reserver`]).
+#[cfg(handoff_debug)]
+pub(crate) struct ForwardReserver {
+    counters: Arc<Counters>,
+    max: u32,
+    idle_timeout_ms: u32,
+}
+
+#[cfg(handoff_debug)]
+impl ForwardReserver {
+    /// Counts a new forward entry; `None` at the service's `max-forward`.
+    pub(crate) fn reserve(&self) -> Option<ServiceSlot> {
+        ServiceSlot::reserve(&self.counters, Counter::ForwardEntries, self.max)
+    }
+
+    /// The service's idle timeout.
+    pub(crate) fn idle_timeout(&self) -> kernel::timer::Jiffies {
+        kernel::timer::msecs_to_jiffies(self.idle_timeout_ms)
+    }
+}
+
+impl Drop for ServiceSlot {
     fn drop(&mut self) {
-        self.0.gauge_dec(Counter::TemporaryEntries);
+        self.counters.gauge_dec(self.gauge);
     }
 }
 
@@ -47,10 +88,23 @@ impl ServiceRt {
 
     /// Counts a new temporary entry of the service; `None` if the service
     /// has its maximum already.
-    pub(crate) fn reserve_temporary(&self) -> Option<TemporarySlot> {
-        self.counters
-            .gauge_inc_below(Counter::TemporaryEntries, u64::from(self.max_temporary))
-            .then(|| TemporarySlot(self.counters.clone()))
+    pub(crate) fn reserve_temporary(&self) -> Option<ServiceSlot> {
+        self.reserve(Counter::TemporaryEntries, self.max_temporary)
+    }
+
+    /// What counting forward entries of the service takes, for use outside
+    /// the RCU section the service was found in.
+    #[cfg(handoff_debug)]
+    pub(crate) fn forward_reserver(&self) -> ForwardReserver {
+        ForwardReserver {
+            counters: self.counters.clone(),
+            max: self.max_forward,
+            idle_timeout_ms: self.idle_timeout_ms,
+        }
+    }
+
+    fn reserve(&self, gauge: Counter, max: u32) -> Option<ServiceSlot> {
+        ServiceSlot::reserve(&self.counters, gauge, max)
     }
 }
 
@@ -80,6 +134,7 @@ impl ServiceSet {
                     syn_timeout_ms: s.syn_timeout,
                     idle_timeout_ms: s.idle_timeout,
                     max_temporary: s.max_temporary,
+                    max_forward: s.max_forward,
                     counters: cfg.service_counters_arc(i).ok_or(EINVAL)?.clone(),
                 },
                 GFP_KERNEL,
@@ -93,6 +148,12 @@ impl ServiceSet {
         self.list
             .iter()
             .find(|s| s.port == port && s.addr == *addr && s.on(ifindex))
+    }
+
+    /// The service `addr:port`, on whichever devices.
+    #[cfg(handoff_debug)]
+    pub(crate) fn get(&self, addr: &[u8; 16], port: u16) -> Option<&ServiceRt> {
+        self.list.iter().find(|s| s.port == port && s.addr == *addr)
     }
 
     /// The devices the services are hooked on; `None` in the list's place

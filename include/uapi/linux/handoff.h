@@ -124,6 +124,13 @@
  *	with every attribute.
  * @HANDOFF_CMD_SERVICE_CHANGE: event: a service was added or deleted.
  *	HANDOFF_A_CHANGE and HANDOFF_A_SERVICE with every attribute.
+ * @HANDOFF_CMD_CONN_FILL: do, admin; test builds only (the module built
+ *	with HANDOFF_DEBUG=1), others answer EOPNOTSUPP.  Request:
+ *	HANDOFF_A_SERVICE (_ADDR, _PORT) of an existing service, HANDOFF_A_PEER
+ *	(_ID) of an existing peer and HANDOFF_A_COUNT: puts COUNT synthetic
+ *	entries, clients 198.18.0.0/16, into the forward table, as if that many
+ *	connections had been handed to the peer (they count against the
+ *	service's MAX_FORWARD).  For tests of large tables.
  * @__HANDOFF_CMD_MAX: internal: one past the highest value.
  */
 enum handoff_cmd {
@@ -142,6 +149,7 @@ enum handoff_cmd {
 	HANDOFF_CMD_PEER_UP,
 	HANDOFF_CMD_PEER_DOWN,
 	HANDOFF_CMD_SERVICE_CHANGE,
+	HANDOFF_CMD_CONN_FILL,
 
 	__HANDOFF_CMD_MAX,
 };
@@ -166,6 +174,8 @@ enum handoff_cmd {
  * @HANDOFF_A_SCOPE: NLA_U32, enum handoff_scope.  STATS_GET replies: what the
  *	HANDOFF_A_STATS of the same message counts.
  * @HANDOFF_A_CHANGE: NLA_U32, enum handoff_change.  SERVICE_CHANGE events.
+ * @HANDOFF_A_COUNT: NLA_U32, 1..32767.  CONN_FILL requests: how many
+ *	entries.
  * @__HANDOFF_A_MAX: internal: one past the highest value.
  */
 enum handoff_attr {
@@ -178,6 +188,7 @@ enum handoff_attr {
 	HANDOFF_A_TABLE,
 	HANDOFF_A_SCOPE,
 	HANDOFF_A_CHANGE,
+	HANDOFF_A_COUNT,
 
 	__HANDOFF_A_MAX,
 };

@@ -47,8 +47,9 @@ uapi_consts! {
     HANDOFF_CMD_PEER_UP: u8 = 12;
     HANDOFF_CMD_PEER_DOWN: u8 = 13;
     HANDOFF_CMD_SERVICE_CHANGE: u8 = 14;
-    __HANDOFF_CMD_MAX: u8 = 15;
-    HANDOFF_CMD_MAX: u8 = 14;
+    HANDOFF_CMD_CONN_FILL: u8 = 15;
+    __HANDOFF_CMD_MAX: u8 = 16;
+    HANDOFF_CMD_MAX: u8 = 15;
 
     // enum handoff_attr
     HANDOFF_A_UNSPEC: u16 = 0;
@@ -60,8 +61,9 @@ uapi_consts! {
     HANDOFF_A_TABLE: u16 = 6;
     HANDOFF_A_SCOPE: u16 = 7;
     HANDOFF_A_CHANGE: u16 = 8;
-    __HANDOFF_A_MAX: u16 = 9;
-    HANDOFF_A_MAX: u16 = 8;
+    HANDOFF_A_COUNT: u16 = 9;
+    __HANDOFF_A_MAX: u16 = 10;
+    HANDOFF_A_MAX: u16 = 9;
 
     // enum handoff_node_attr
     HANDOFF_A_NODE_UNSPEC: u16 = 0;
