@@ -23,8 +23,6 @@ ip -n "$(nsname a)" link add d0 type dummy
 ip -n "$(nsname a)" link add d1 type dummy
 D0=$(ip -n "$(nsname a)" -o link show d0 | cut -d: -f1)
 
-# ho NS ARGS...: the CLI in namespace NS.
-ho() { local ns=$1; shift; in_ns "$ns" "$CLI" "$@"; }
 # same_output NAME NS CMD...: CMD's output equals the file $out/NAME.
 same_output() { local f=$out/$1; shift; diff -u "$f" <(ho "$@" 2>&1) >&2; }
 # snapshot NS: everything the CLI shows of NS's configuration.
