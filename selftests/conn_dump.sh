@@ -25,16 +25,7 @@ fill() {
   in_ns a $GENL send 15 "nest(2, addr(1, '$VIP'), u16(2, 80)), nest(3, u32(1, 2)), u32(9, $1)"
 }
 # svc_counter NAME: counter NAME of the service.
-svc_counter() {
-  ho a -j stats -s | python3 -c '
-import json, sys
-for rec in json.load(sys.stdin):
-    if rec.get("scope") == "service":
-        print(rec.get(sys.argv[1], -1))
-        break
-else:
-    print(-1)' "$1"
-}
+svc_counter() { counter a "$1" "$VIP:80"; }
 # dump_check FILE N: FILE (the JSON of conn show forward) has at least N
 # entries, all forward entries of peer 2, no tuple twice, and the N first
 # tuples of the fill order (198.18.H.L:P) all there; prints what it found.

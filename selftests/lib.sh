@@ -132,16 +132,18 @@ ktap_finish() { exit 0; }
 # --- handoff CLI and counters -------------------------------------------
 # ho NS ARGS...: the handoff CLI in test namespace NS.
 ho() { local ns=$1; shift; in_ns "$ns" "$HANDOFF_CLI" "$@"; }
-# counter NS NAME: the global counter NAME of NS's instance.
+# counter NS NAME [SERVICE]: the counter NAME of NS's instance, or of its
+# service SERVICE (VIP:PORT); -1 if there is none.
 counter() {
-  ho "$1" -j stats | python3 -c '
+  ho "$1" -j stats -s | python3 -c '
 import json, sys
+name, svc = sys.argv[1], sys.argv[2]
 for rec in json.load(sys.stdin):
-    if rec.get("scope") == "global":
-        print(rec.get(sys.argv[1], -1))
+    if (rec.get("scope"), rec.get("service", "")) == (("service", svc) if svc else ("global", "")):
+        print(rec.get(name, -1))
         break
 else:
-    print(-1)' "$2"
+    print(-1)' "$2" "${3:-}"
 }
 # spoof_setup: lets the client namespace send crafted segments from
 # 10.0.1.50, an address it does not own (so its stack never answers the

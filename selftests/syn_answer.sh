@@ -75,16 +75,7 @@ done
 wait "${pids[@]}"
 answered=$(cat "$out".limit.* | grep -c answered)
 # svc_counter NAME: counter NAME of the service VIP:82.
-svc_counter() {
-  ho f -j stats -s | python3 -c '
-import json, sys
-for rec in json.load(sys.stdin):
-    if rec.get("scope") == "service" and rec.get("service") == sys.argv[1]:
-        print(rec.get(sys.argv[2], -1))
-        break
-else:
-    print(-1)' "$VIP:82" "$1"
-}
+svc_counter() { counter f "$1" "$VIP:82"; }
 diag "max-temporary 3: $answered of 5 SYNs answered"
 check "max-temporary 3: 3 of 5 half-open SYNs answered" [ "$answered" = 3 ]
 st="$(svc_counter syn_answered) $(svc_counter drop_table_full) $(svc_counter temporary_entries)"

@@ -824,13 +824,19 @@ fn service_add(info: &Info<'_>) -> Result {
     Ok(())
 }
 
-fn service_del(info: &Info<'_>) -> Result {
+/// The service a request names: its `HANDOFF_A_SERVICE` and key.
+fn service_of<'a>(info: &Request<'a>) -> Result<(Attr<'a>, ServiceKey)> {
     let nest = top_nest(
         info,
         HANDOFF_A_SERVICE,
         c_str!("the service attributes (HANDOFF_A_SERVICE) are required"),
     )?;
     let key = service_key(info, &nest, &nest.nested_table())?;
+    Ok((nest, key))
+}
+
+fn service_del(info: &Info<'_>) -> Result {
+    let (nest, key) = service_of(info)?;
     let hn = HandoffNet::of(info.net());
     let ev = {
         let mut cfg = hn.config.lock();
@@ -853,12 +859,7 @@ fn service_del(info: &Info<'_>) -> Result {
 }
 
 fn service_get(info: &Info<'_>) -> Result {
-    let nest = top_nest(
-        info,
-        HANDOFF_A_SERVICE,
-        c_str!("the service attributes (HANDOFF_A_SERVICE) are required"),
-    )?;
-    let key = service_key(info, &nest, &nest.nested_table())?;
+    let (nest, key) = service_of(info)?;
     let mut m = info.reply_message()?;
     {
         let cfg = HandoffNet::of(info.net()).config.lock();
@@ -986,12 +987,7 @@ fn conn_flush(info: &Info<'_>) -> Result {
 /// `HANDOFF_CMD_CONN_FILL`: synthetic forward entries, in test builds.
 #[cfg(handoff_debug)]
 fn conn_fill(info: &Info<'_>) -> Result {
-    let nest = top_nest(
-        info,
-        HANDOFF_A_SERVICE,
-        c_str!("the service attributes (HANDOFF_A_SERVICE) are required"),
-    )?;
-    let key = service_key(info, &nest, &nest.nested_table())?;
+    let (nest, key) = service_of(info)?;
     let (peer, peer_attr) = peer_id(info)?;
     let count = top_nest(
         info,

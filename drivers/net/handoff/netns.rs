@@ -105,11 +105,7 @@ impl PernetData for HandoffNet {
                     TEMP_BUCKET_BITS,
                     TEMP_MAX_ENTRIES,
                 )?,
-                fwd: FwdTable::new(
-                    c_str!("handoff_forward"),
-                    FWD_BUCKET_BITS,
-                    FWD_MAX_ENTRIES,
-                )?,
+                fwd: FwdTable::new(c_str!("handoff_forward"), FWD_BUCKET_BITS, FWD_MAX_ENTRIES)?,
                 counters: c.clone(),
             })
         });
