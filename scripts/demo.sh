@@ -22,7 +22,7 @@ for h in f b1 b2; do
   d=$HANDOFF_TMP/nginx-$h
   mkdir -p "$d"
   echo "served by $h" > "$d/index.html"
-  head -c 300000 /dev/zero > "$d/big"
+  head -c 20000000 /dev/zero > "$d/big"  # outlasts socket buffers at 50 kB/s
   cat > "$d/nginx.conf" <<CONF
 daemon on; pid $d/nginx.pid; error_log $d/error.log;
 events { worker_connections 256; }
