@@ -200,18 +200,10 @@ fn decide<'g>(
     }
 
     // Handshake phase: small segments, parsed in full.
-    if skb.linearize().is_err() {
-        return Decision::Drop(DropReason::Malformed);
-    }
-    let csum_ok = skb.csum_unnecessary();
-    let data = skb.network_data();
-    let p = match packet::parse(data) {
+    let p = match parse_checked(skb) {
         Ok(p) => p,
-        Err(_) => return Decision::Drop(DropReason::Malformed),
+        Err(reason) => return Decision::Drop(reason),
     };
-    if !p.ip_checksum_ok() || (!csum_ok && !p.tcp_checksum_ok()) {
-        return Decision::Drop(DropReason::BadChecksum);
-    }
     let ev = match event_of(&p) {
         Some(ev) => ev,
         // No ACK, SYN or RST: dropped by any stack (RFC 9293).
@@ -274,6 +266,18 @@ fn decide<'g>(
             verdict
         }
     }
+}
+
+/// Linearizes `skb` and parses its IPv4 TCP segment in full, with both
+/// checksums checked (the TCP one unless the device vouched for it).
+fn parse_checked(skb: &mut SkBuff) -> Result<TcpPacket<'_>, DropReason> {
+    skb.linearize().map_err(|_| DropReason::Malformed)?;
+    let csum_ok = skb.csum_unnecessary();
+    let p = packet::parse(skb.network_data()).map_err(|_| DropReason::Malformed)?;
+    if !p.ip_checksum_ok() || (!csum_ok && !p.tcp_checksum_ok()) {
+        return Err(DropReason::BadChecksum);
+    }
+    Ok(p)
 }
 
 /// The state-machine event of a parsed segment.
@@ -367,17 +371,10 @@ fn new_connection(
     svc: &ServiceRt,
     mtu: u32,
 ) -> Decision {
-    if skb.linearize().is_err() {
-        return Decision::Drop(DropReason::Malformed);
-    }
-    let csum_ok = skb.csum_unnecessary();
-    let p = match packet::parse(skb.network_data()) {
+    let p = match parse_checked(skb) {
         Ok(p) => p,
-        Err(_) => return Decision::Drop(DropReason::Malformed),
+        Err(reason) => return Decision::Drop(reason),
     };
-    if !p.ip_checksum_ok() || (!csum_ok && !p.tcp_checksum_ok()) {
-        return Decision::Drop(DropReason::BadChecksum);
-    }
     // Malformed options: dropped (a SYN is the cheapest thing to resend).
     let Ok(opts) = tcpopt::parse(p.options) else {
         return Decision::Drop(DropReason::Malformed);
