@@ -1,30 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The generic netlink part of `include/uapi/linux/handoff.h`.
+//! Constants of `include/uapi/linux/handoff.h`, the contract between the
+//! module and the CLI.
 //!
-//! Written out like the CLI's `tools/handoff/src/uapi.rs`; the CLI's host
-//! tests (`tools/handoff/tests/kernel_module.rs`) include this file and check
-//! every value against the CLI's, which are checked against the header.
+//! One file for both: the module uses it as `crate::uapi`, the CLI includes
+//! it (`tools/handoff/src/lib.rs`) so that it builds without the kernel
+//! tree. Plain `core` Rust, written out by hand; the CLI's host test
+//! `tests/uapi_header.rs` parses the header and checks that every constant
+//! here has the header's value and that nothing is missing on either side.
+// `pub` for the CLI, whose library exports the module; the kernel module
+// uses a part of it, privately.
+#![allow(dead_code, unreachable_pub)]
 
+/// Defines every constant and `ALL`, the (name, value) table the header test
+/// compares with the header.
 macro_rules! uapi_consts {
-    ($($name:ident: $ty:ty = $val:expr;)*) => {
-        $(
-            #[allow(dead_code)]
-            pub(crate) const $name: $ty = $val;
-        )*
+    ($($(#[$m:meta])* $name:ident: $ty:ty = $val:expr;)*) => {
+        $($(#[$m])* pub const $name: $ty = $val;)*
 
-        /// Every constant by its name in the header, for the host tests.
-        #[cfg(test)]
-        pub(crate) const ALL: &[(&str, i64)] = &[$((stringify!($name), $name as i64),)*];
+        /// Every numeric constant, by its name in the header.
+        pub const ALL: &[(&str, i64)] = &[$((stringify!($name), $name as i64),)*];
     };
 }
 
 /// `HANDOFF_GENL_NAME`.
-#[allow(dead_code)]
-pub(crate) const HANDOFF_GENL_NAME: &str = "handoff";
+pub const HANDOFF_GENL_NAME: &str = "handoff";
 /// `HANDOFF_GENL_MCGRP_EVENTS`.
-#[allow(dead_code)]
-pub(crate) const HANDOFF_GENL_MCGRP_EVENTS: &str = "events";
+pub const HANDOFF_GENL_MCGRP_EVENTS: &str = "events";
+
+/// Every string constant, by its name in the header.
+pub const STRINGS: &[(&str, &str)] = &[
+    ("HANDOFF_GENL_NAME", HANDOFF_GENL_NAME),
+    ("HANDOFF_GENL_MCGRP_EVENTS", HANDOFF_GENL_MCGRP_EVENTS),
+];
 
 uapi_consts! {
     // #defines
@@ -229,4 +237,15 @@ uapi_consts! {
     HANDOFF_A_STATS_XMIT_FAILED: u16 = 37;
     __HANDOFF_A_STATS_MAX: u16 = 38;
     HANDOFF_A_STATS_MAX: u16 = 37;
+
+    // enum handoff_pkt_type
+    HANDOFF_PKT_NEW: u8 = 0x01;
+    HANDOFF_PKT_DATA: u8 = 0x02;
+    HANDOFF_PKT_MIGRATED_ACK: u8 = 0x03;
+
+    // #defines of the redistribution protocol
+    HANDOFF_PKT_F_REFUSED: u8 = 0x01;
+    HANDOFF_TCPOPT_SACK_PERM: u8 = 0x01;
+    HANDOFF_TCPOPT_TIMESTAMP: u8 = 0x02;
+    HANDOFF_TCPOPT_WSCALE: u8 = 0x04;
 }

@@ -9,6 +9,7 @@ pub mod model;
 pub mod netlink;
 pub mod output;
 pub mod request;
+#[path = "../../../drivers/net/handoff/uapi.rs"]
 pub mod uapi;
 
 use std::ffi::{CStr, CString};
