@@ -874,19 +874,7 @@ fn service_get(info: &Info<'_>) -> Result {
 }
 
 fn peer_add(info: &Info<'_>) -> Result {
-    let nest = top_nest(
-        info,
-        HANDOFF_A_PEER,
-        c_str!("the peer attributes (HANDOFF_A_PEER) are required"),
-    )?;
-    let t: PeerAttrs<'_> = nest.nested_table();
-    let id_attr = required(
-        info,
-        &nest,
-        &t,
-        HANDOFF_A_PEER_ID,
-        c_str!("the peer id is required"),
-    )?;
+    let (nest, t, id_attr) = peer_attrs(info)?;
     let addr = required(
         info,
         &nest,
@@ -920,21 +908,28 @@ fn peer_add(info: &Info<'_>) -> Result {
     Ok(())
 }
 
-/// The id of the peer in `HANDOFF_A_PEER`, and the attribute.
-fn peer_id<'a>(info: &Request<'a>) -> Result<(u32, Attr<'a>)> {
+/// The `HANDOFF_A_PEER` of a request, the attributes in it and its id
+/// attribute (required).
+fn peer_attrs<'a>(info: &Request<'a>) -> Result<(Attr<'a>, PeerAttrs<'a>, Attr<'a>)> {
     let nest = top_nest(
         info,
         HANDOFF_A_PEER,
         c_str!("the peer attributes (HANDOFF_A_PEER) are required"),
     )?;
-    let t: PeerAttrs<'_> = nest.nested_table();
-    let a = required(
+    let t: PeerAttrs<'a> = nest.nested_table();
+    let id = required(
         info,
         &nest,
         &t,
         HANDOFF_A_PEER_ID,
         c_str!("the peer id is required"),
     )?;
+    Ok((nest, t, id))
+}
+
+/// The id of the peer in `HANDOFF_A_PEER`, and the attribute.
+fn peer_id<'a>(info: &Request<'a>) -> Result<(u32, Attr<'a>)> {
+    let (_, _, a) = peer_attrs(info)?;
     Ok((a.u32()?, a))
 }
 
