@@ -69,6 +69,15 @@ impl IpAddr {
         }
     }
 
+    /// The address as the packet path and the tables keep it: 16 bytes,
+    /// IPv4 v4-mapped.
+    pub(crate) fn to_mapped(self) -> [u8; 16] {
+        match self {
+            IpAddr::V4(a) => crate::proto::cookie::v4_mapped(a),
+            IpAddr::V6(a) => a,
+        }
+    }
+
     /// Whether the address can name one host: neither unspecified, nor
     /// multicast, nor the IPv4 limited broadcast.
     pub(crate) fn is_unicast(&self) -> bool {

@@ -320,10 +320,7 @@ impl HandoffNet {
     /// Removes the entries of the service `key` from both tables (the
     /// service is being deleted).
     pub(crate) fn conn_drop_service(&self, key: &crate::config::ServiceKey) {
-        let addr = match key.addr {
-            IpAddr::V4(a) => crate::proto::cookie::v4_mapped(a),
-            IpAddr::V6(a) => a,
-        };
+        let addr = key.addr.to_mapped();
         let other = |k: &ConnKey| !(k.0.daddr == addr && k.0.dport == key.port);
         self.table().retain(|k, _, _| other(k));
         self.forward().retain(|k, _, _| other(k));
@@ -351,10 +348,7 @@ impl HandoffNet {
         use crate::proto::cookie::{v4_mapped, Tuple};
         /// Client addresses of 198.18.0.0/16 times ports per address.
         const TUPLES: u32 = (1 << 16) * 50_000;
-        let daddr = match key.addr {
-            IpAddr::V4(a) => v4_mapped(a),
-            IpAddr::V6(a) => a,
-        };
+        let daddr = key.addr.to_mapped();
         // What the entries need of the published service, taken out of the
         // RCU section: the loop below allocates and takes long.
         let svc = {
@@ -376,9 +370,8 @@ impl HandoffNet {
                 dport: key.port,
             });
             i += 1;
-            if self.forward().contains(&k) {
-                continue;
-            }
+            // A tuple already in the table gives EEXIST below, which drops
+            // the slot again.
             let Some(slot) = svc.reserve() else {
                 break;
             };

@@ -3,8 +3,7 @@
 //! The services as the packet path sees them: an immutable snapshot of the
 //! configuration, published with RCU after every change.
 
-use crate::config::{Config, IpAddr, MAX_IFACES};
-use crate::proto::cookie;
+use crate::config::{Config, MAX_IFACES};
 use crate::stats::{Counter, Counters};
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -118,10 +117,7 @@ impl ServiceSet {
     pub(crate) fn of(cfg: &Config) -> Result<Self> {
         let mut list = KVec::with_capacity(cfg.services().len(), GFP_KERNEL)?;
         for (i, s) in cfg.services().iter().enumerate() {
-            let addr = match s.key.addr {
-                IpAddr::V4(a) => cookie::v4_mapped(a),
-                IpAddr::V6(a) => a,
-            };
+            let addr = s.key.addr.to_mapped();
             let mut ifaces = [0u32; MAX_IFACES];
             let n = s.ifaces().len().min(MAX_IFACES);
             ifaces[..n].copy_from_slice(&s.ifaces()[..n]);
