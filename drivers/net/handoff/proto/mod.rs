@@ -6,7 +6,11 @@
 
 pub mod conn;
 pub mod cookie;
+pub mod icmp;
+pub mod migrate;
 pub mod packet;
+pub mod select;
 pub mod seq;
 pub mod siphash;
 pub mod tcpopt;
+pub mod wire;
