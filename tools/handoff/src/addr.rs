@@ -13,19 +13,27 @@ pub enum Port {
     Optional,
 }
 
-fn invalid_addr(addr: &str, arg: &str) -> Error {
+/// `invalid address "ADDR" in "ARG"`, without the `in` part when the address
+/// is the whole word.
+fn invalid_addr_msg(addr: &str, arg: &str) -> String {
     if addr == arg {
-        Error::Usage(format!("invalid address \"{arg}\""))
+        format!("invalid address \"{arg}\"")
     } else {
-        Error::Usage(format!("invalid address \"{addr}\" in \"{arg}\""))
+        format!("invalid address \"{addr}\" in \"{arg}\"")
     }
 }
 
-/// Parse a port: decimal, 1..=65535.
+fn invalid_addr(addr: &str, arg: &str) -> Error {
+    Error::Usage(invalid_addr_msg(addr, arg))
+}
+
+/// Parse a port: decimal, 1..=65535.  `arg` is the word it came from
+/// (`ADDR:PORT`), or the port itself when it is a word of its own.
 pub fn parse_port(port: &str, arg: &str) -> Result<u16, Error> {
     let ok = !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
     match port.parse::<u16>() {
         Ok(p) if ok && p != 0 => Ok(p),
+        _ if port == arg => Err(Error::Usage(format!("invalid port \"{port}\""))),
         _ => Err(Error::Usage(format!(
             "invalid port \"{port}\" in \"{arg}\""
         ))),
@@ -104,18 +112,10 @@ pub fn parse_endpoint(arg: &str) -> Result<(IpAddr, u16), Error> {
 
 /// A service or peer address must be a unicast, specified address.
 pub fn check_unicast(ip: IpAddr, arg: &str) -> Result<(), Error> {
-    if ip.is_unspecified() || ip.is_multicast() {
-        let a = ip.to_string();
-        return Err(Error::Usage(format!(
-            "invalid address \"{a}\" in \"{arg}\" (must be a unicast address)"
-        )));
-    }
-    if let IpAddr::V4(v4) = ip {
-        if v4.is_broadcast() {
-            return Err(Error::Usage(format!(
-                "invalid address \"{v4}\" in \"{arg}\" (must be a unicast address)"
-            )));
-        }
+    let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
+    if ip.is_unspecified() || ip.is_multicast() || broadcast {
+        let m = invalid_addr_msg(&ip.to_string(), arg);
+        return Err(Error::Usage(format!("{m} (must be a unicast address)")));
     }
     Ok(())
 }
@@ -242,7 +242,35 @@ mod tests {
     }
 
     #[test]
+    fn port_alone() {
+        assert_eq!(parse_port("7000", "7000").unwrap(), 7000);
+        for bad in ["0", "65536", "x", "", "+1", "123456"] {
+            assert_eq!(
+                parse_port(bad, bad).unwrap_err(),
+                Error::Usage(format!("invalid port \"{bad}\""))
+            );
+        }
+    }
+
+    #[test]
     fn unicast_check() {
+        let err = |ip: &str, arg: &str| match check_unicast(ip.parse().unwrap(), arg) {
+            Err(Error::Usage(m)) => m,
+            other => panic!("{ip}: {other:?}"),
+        };
+        assert_eq!(
+            err("0.0.0.0", "0.0.0.0:80"),
+            "invalid address \"0.0.0.0\" in \"0.0.0.0:80\" (must be a unicast address)"
+        );
+        // A bare address is not repeated.
+        assert_eq!(
+            err("239.1.1.1", "239.1.1.1"),
+            "invalid address \"239.1.1.1\" (must be a unicast address)"
+        );
+        assert_eq!(
+            err("255.255.255.255", "255.255.255.255"),
+            "invalid address \"255.255.255.255\" (must be a unicast address)"
+        );
         assert!(check_unicast("10.0.0.1".parse().unwrap(), "x").is_ok());
         assert!(check_unicast("0.0.0.0".parse().unwrap(), "0.0.0.0:80").is_err());
         assert!(check_unicast("::".parse().unwrap(), "[::]:80").is_err());

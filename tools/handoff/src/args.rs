@@ -8,7 +8,7 @@
 
 use std::net::IpAddr;
 
-use crate::addr::{check_unicast, parse_addr_port, parse_endpoint, Port};
+use crate::addr::{check_unicast, parse_addr_port, parse_endpoint, parse_port, Port};
 use crate::model::{
     Node, Peer, PolicyParams, Rule, Service, FALLBACK_NAMES, POLICY_NAMES, TABLE_NAMES,
 };
@@ -298,6 +298,7 @@ enum Kw {
     Id,
     Forward,
     Sync,
+    Port,
     Node,
 }
 
@@ -312,11 +313,16 @@ const SERVICE_ADD_KWS: &[(&str, Kw)] = &[
     ("syn-timeout", Kw::SynTimeout),
     ("idle-timeout", Kw::IdleTimeout),
 ];
-const PEER_ADD_KWS: &[(&str, Kw)] = &[("address", Kw::Address), ("weight", Kw::Weight)];
+const PEER_ADD_KWS: &[(&str, Kw)] = &[
+    ("address", Kw::Address),
+    ("port", Kw::Port),
+    ("weight", Kw::Weight),
+];
 const NODE_SET_KWS: &[(&str, Kw)] = &[
     ("id", Kw::Id),
     ("forward", Kw::Forward),
     ("sync", Kw::Sync),
+    ("port", Kw::Port),
     ("weight", Kw::Weight),
 ];
 const RULE_KWS: &[(&str, Kw)] = &[("node", Kw::Node)];
@@ -666,37 +672,72 @@ fn peer_id(p: &mut Parser, required: bool) -> R<Option<u32>> {
     }
 }
 
+/// Whether a word in a keyword's place is an address instead: keywords
+/// have no dots, colons or brackets, every address has one of them.
+fn looks_like_addr(w: &str) -> bool {
+    w.starts_with('[') || w.contains(['.', ':'])
+}
+
+/// `port PORT` right after an address written without its port: the port,
+/// or `None` with the next keyword left unread when it is another one.
+fn port_after(p: &mut Parser, table: &[(&'static str, Kw)]) -> R<Option<u16>> {
+    let at = p.pos;
+    if let Some(w) = p.word()? {
+        if p.keyword(w, table)? == Kw::Port {
+            let v = p.value(kw_name(table, Kw::Port))?;
+            return Ok(Some(parse_port(v, v)?));
+        }
+    }
+    p.pos = at;
+    Ok(None)
+}
+
+/// `port` anywhere else.
+fn misplaced_port() -> Stop {
+    Error::Usage("\"port\" must come right after an address without a port".to_string()).into()
+}
+
+/// `peer add ID [address] ADDR[:PORT] [port PORT] [weight N]`: the address
+/// bare right after the id, or anywhere after `address`.
 fn peer_add(p: &mut Parser) -> R<Command> {
     let id = peer_id(p, true)?.expect("required");
     let mut peer = Peer {
         id,
         ..Default::default()
     };
+    let mut first = true;
     while let Some(w) = p.word()? {
-        let kw = p.keyword(w, PEER_ADD_KWS)?;
+        let bare = std::mem::take(&mut first) && looks_like_addr(w);
+        let kw = if bare {
+            Kw::Address
+        } else {
+            p.keyword(w, PEER_ADD_KWS)?
+        };
         let name = kw_name(PEER_ADD_KWS, kw);
-        let v = p.value(name)?;
+        let v = if bare { w } else { p.value(name)? };
         match kw {
             Kw::Address => {
-                let (ip, port) = parse_addr_port(v, Port::Optional)?;
+                let (ip, mut port) = parse_addr_port(v, Port::Optional)?;
                 check_unicast(ip, v)?;
+                if port.is_none() {
+                    port = port_after(p, PEER_ADD_KWS)?;
+                }
                 set_once(&mut peer.addr, ip, name)?;
                 peer.port = port;
             }
+            Kw::Port => return Err(misplaced_port()),
             Kw::Weight => set_once(&mut peer.weight, parse_u32(name, v, 0)?, name)?,
             _ => unreachable!("not a peer keyword"),
         }
     }
     if peer.addr.is_none() {
-        return Err(Error::Usage(format!(
-            "missing \"address ADDR[:PORT]\" (try \"{}\")",
-            p.hint
-        ))
-        .into());
+        return Err(Error::Usage(format!("missing peer address (try \"{}\")", p.hint)).into());
     }
     Ok(Command::PeerAdd(peer))
 }
 
+/// `node set [id ID] [forward ENDPOINT] [sync ENDPOINT] [weight N]`, an
+/// ENDPOINT being `ADDR:PORT` or `ADDR port PORT`.
 fn node_set(p: &mut Parser) -> R<Command> {
     let mut node = Node::default();
     while let Some(w) = p.word()? {
@@ -705,16 +746,23 @@ fn node_set(p: &mut Parser) -> R<Command> {
         let v = p.value(name)?;
         match kw {
             Kw::Id => set_once(&mut node.id, parse_id("node id", v)?, name)?,
-            Kw::Forward => {
-                let (ip, port) = parse_endpoint(v)?;
-                set_once(&mut node.forward_addr, ip, name)?;
-                node.forward_port = Some(port);
+            Kw::Forward | Kw::Sync => {
+                let (ip, port) = match parse_addr_port(v, Port::Optional)? {
+                    (ip, Some(port)) => (ip, port),
+                    (ip, None) => match port_after(p, NODE_SET_KWS)? {
+                        Some(port) => (ip, port),
+                        // What ADDR:PORT parsing says of a missing port.
+                        None => return Err(parse_endpoint(v).expect_err("no port").into()),
+                    },
+                };
+                let (addr_slot, port_slot) = match kw {
+                    Kw::Forward => (&mut node.forward_addr, &mut node.forward_port),
+                    _ => (&mut node.sync_addr, &mut node.sync_port),
+                };
+                set_once(addr_slot, ip, name)?;
+                *port_slot = Some(port);
             }
-            Kw::Sync => {
-                let (ip, port) = parse_endpoint(v)?;
-                set_once(&mut node.sync_addr, ip, name)?;
-                node.sync_port = Some(port);
-            }
+            Kw::Port => return Err(misplaced_port()),
             Kw::Weight => set_once(&mut node.weight, parse_u32(name, v, 0)?, name)?,
             _ => unreachable!("not a node keyword"),
         }
@@ -744,7 +792,6 @@ mod tests {
         let words = OBJECTS
             .iter()
             .map(|(w, _)| *w)
-            .chain(OPTIONS.iter().map(|(w, _)| *w))
             .chain(
                 [
                     SERVICE_VERBS,
@@ -768,10 +815,18 @@ mod tests {
             .step_by(2)
             .flat_map(str::split_whitespace)
             .collect();
-        // Options appear as **-j**\ [son]: their first letter suffices.
-        let missing: Vec<&str> = words
-            .filter(|w| !bold.contains(w) && !bold.contains(&format!("-{}", &w[..1]).as_str()))
+        let mut missing: Vec<String> = words
+            .filter(|w| !bold.contains(w))
+            .map(str::to_string)
             .collect();
+        // Options appear as **-j**\ [son]: their first letter suffices (for
+        // them only: a keyword needs its whole word).
+        missing.extend(
+            OPTIONS
+                .iter()
+                .map(|(_, letter)| format!("-{letter}"))
+                .filter(|o| !bold.contains(&o.as_str())),
+        );
         assert!(
             missing.is_empty(),
             "Documentation/handoff.8.rst does not mention {missing:?}"
@@ -1146,7 +1201,11 @@ mod tests {
             ("peer add x address 10.0.0.2", "invalid peer id \"x\""),
             (
                 "peer add 2",
-                "missing \"address ADDR[:PORT]\" (try \"handoff peer help\")",
+                "missing peer address (try \"handoff peer help\")",
+            ),
+            (
+                "peer add 2 weight 3",
+                "missing peer address (try \"handoff peer help\")",
             ),
             (
                 "peer add 2 address",
@@ -1168,6 +1227,69 @@ mod tests {
                 "peer add 2 address 10.0.0.2 color red",
                 "unknown keyword \"color\" (try \"handoff peer help\")",
             ),
+            ("peer add 2 10.0.0.2 port x", "invalid port \"x\""),
+            ("peer add 2 10.0.0.2 port 0", "invalid port \"0\""),
+            (
+                "peer add 2 address 10.0.0.2 port 65536",
+                "invalid port \"65536\"",
+            ),
+            (
+                "peer add 2 10.0.0.2 port",
+                "missing argument for \"port\" (try \"handoff peer help\")",
+            ),
+            (
+                "peer add 2 10.0.0.2:7000 port 7001",
+                "\"port\" must come right after an address without a port",
+            ),
+            (
+                "peer add 2 [2001:db8::2]:7000 weight 1 port 7001",
+                "\"port\" must come right after an address without a port",
+            ),
+            (
+                "peer add 2 port 7001 address 10.0.0.2",
+                "\"port\" must come right after an address without a port",
+            ),
+            (
+                "peer add 2 10.0.0.2 weight 1 port 7000",
+                "\"port\" must come right after an address without a port",
+            ),
+            (
+                "peer add 2 10.0.0.2 prot 7000",
+                "unknown keyword \"prot\" (try \"handoff peer help\")",
+            ),
+            (
+                "peer add 2 10.0.0.2 port 1 port 2",
+                "\"port\" must come right after an address without a port",
+            ),
+            ("peer add 2 10.0.0.300", "invalid address \"10.0.0.300\""),
+            (
+                "peer add 2 10.0.0.2:x",
+                "invalid port \"x\" in \"10.0.0.2:x\"",
+            ),
+            (
+                "peer add 2 239.1.1.1 port 7000",
+                "invalid address \"239.1.1.1\" (must be a unicast address)",
+            ),
+            (
+                "peer add 2 [::] weight 1",
+                "invalid address \"::\" in \"[::]\" (must be a unicast address)",
+            ),
+            (
+                "peer add 2 10.0.0.2 address 10.0.0.3",
+                "duplicate \"address\"",
+            ),
+            (
+                "peer add 2 10.0.0.2 10.0.0.3",
+                "unknown keyword \"10.0.0.3\" (try \"handoff peer help\")",
+            ),
+            (
+                "peer add 2 weight 1 10.0.0.2",
+                "unknown keyword \"10.0.0.2\" (try \"handoff peer help\")",
+            ),
+            (
+                "peer add 2 localhost",
+                "unknown keyword \"localhost\" (try \"handoff peer help\")",
+            ),
             ("peer del", "missing peer ID (try \"handoff peer help\")"),
             ("peer show 0", "invalid peer id \"0\""),
             ("node set", "nothing to set (try \"handoff node help\")"),
@@ -1180,6 +1302,56 @@ mod tests {
             (
                 "node set weight",
                 "missing argument for \"weight\" (try \"handoff node help\")",
+            ),
+            ("node set forward 10.0.0.1 port x", "invalid port \"x\""),
+            ("node set forward 10.0.0.1 port 0", "invalid port \"0\""),
+            (
+                "node set sync 239.1.1.1 port 65536",
+                "invalid port \"65536\"",
+            ),
+            (
+                "node set forward 10.0.0.1 port",
+                "missing argument for \"port\" (try \"handoff node help\")",
+            ),
+            (
+                "node set forward 10.0.0.1 weight 3",
+                "missing port in \"10.0.0.1\"",
+            ),
+            (
+                "node set forward 10.0.0.1 weight 3 port 7000",
+                "missing port in \"10.0.0.1\"",
+            ),
+            (
+                "node set sync 2001:db8::1",
+                "missing port in \"2001:db8::1\" (write IPv6 with a port as [ADDR]:PORT)",
+            ),
+            (
+                "node set port 7000",
+                "\"port\" must come right after an address without a port",
+            ),
+            (
+                "node set id 1 port 7000",
+                "\"port\" must come right after an address without a port",
+            ),
+            (
+                "node set forward 10.0.0.1:7000 port 7001",
+                "\"port\" must come right after an address without a port",
+            ),
+            (
+                "node set sync 239.1.1.1 port 7001 port 7002",
+                "\"port\" must come right after an address without a port",
+            ),
+            (
+                "node set forward 10.0.0.300 port 7000",
+                "invalid address \"10.0.0.300\"",
+            ),
+            (
+                "node set forward 10.0.0.1 port 7000 forward 10.0.0.2 port 7000",
+                "duplicate \"forward\"",
+            ),
+            (
+                "node set forward 10.0.0.1 prot 7000",
+                "unknown keyword \"prot\" (try \"handoff node help\")",
             ),
             (
                 "node show extra",
@@ -1238,6 +1410,79 @@ mod tests {
                 sync_port: Some(7001),
                 weight: Some(0),
             })
+        );
+    }
+
+    /// `peer add ID ADDR [port PORT] [weight N]`: the address bare, right
+    /// after the id; the same peer as with `address`.
+    #[test]
+    fn peer_add_bare_address() {
+        let peer = |addr: &str, port: Option<u16>, weight: Option<u32>| {
+            Command::PeerAdd(Peer {
+                id: 2,
+                addr: Some(addr.parse().unwrap()),
+                port,
+                weight,
+                state: None,
+            })
+        };
+        assert_eq!(cmd("peer add 2 10.0.0.2"), peer("10.0.0.2", None, None));
+        assert_eq!(
+            cmd("peer add 2 10.0.0.2 port 7000 weight 3"),
+            peer("10.0.0.2", Some(7000), Some(3))
+        );
+        assert_eq!(
+            cmd("peer add 2 weight 3 address 10.0.0.2 port 7000"),
+            cmd("peer add 2 address 10.0.0.2:7000 weight 3")
+        );
+        assert_eq!(
+            cmd("peer add 2 10.0.0.2:7000 weight 0"),
+            peer("10.0.0.2", Some(7000), Some(0))
+        );
+        assert_eq!(
+            cmd("peer add 2 2001:db8::2 port 7000"),
+            peer("2001:db8::2", Some(7000), None)
+        );
+        assert_eq!(
+            cmd("peer add 2 [2001:db8::2] p 7000 w 1"),
+            peer("2001:db8::2", Some(7000), Some(1))
+        );
+        // Options may come between the address and its port.
+        assert_eq!(
+            cmd("peer add 2 10.0.0.2 -j port 7000"),
+            peer("10.0.0.2", Some(7000), None)
+        );
+        assert_eq!(cmd("peer add 2 10.0.0.2 -j"), peer("10.0.0.2", None, None));
+    }
+
+    /// `node set forward ADDR port PORT`, `sync ADDR port PORT`: the same
+    /// node as with `ADDR:PORT`.
+    #[test]
+    fn node_set_port_keyword() {
+        assert_eq!(
+            cmd("node set id 1 forward 10.0.0.1 port 7000 sync [ff02::1234] port 7001 weight 0"),
+            cmd("node set id 1 forward 10.0.0.1:7000 sync [ff02::1234]:7001 weight 0")
+        );
+        assert_eq!(
+            cmd("node set forward 10.0.0.1 port 7000"),
+            Command::NodeSet(Node {
+                forward_addr: Some("10.0.0.1".parse().unwrap()),
+                forward_port: Some(7000),
+                ..Default::default()
+            })
+        );
+        assert_eq!(
+            cmd("node set sync 2001:db8::1 p 7001 weight 2"),
+            Command::NodeSet(Node {
+                sync_addr: Some("2001:db8::1".parse().unwrap()),
+                sync_port: Some(7001),
+                weight: Some(2),
+                ..Default::default()
+            })
+        );
+        assert_eq!(
+            cmd("node set forward 10.0.0.1:7000 sync 239.1.1.1 port 7001"),
+            cmd("node set sync 239.1.1.1:7001 forward 10.0.0.1 port 7000")
         );
     }
 }

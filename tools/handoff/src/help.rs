@@ -26,7 +26,7 @@ where  VIP:PORT := { IPV4:PORT | [IPV6]:PORT }
 ";
 
 pub const PEER: &str = "\
-Usage: handoff peer add ID address ADDR[:PORT] [ weight N ]
+Usage: handoff peer add ID [ address ] ADDR[:PORT] [ port PORT ] [ weight N ]
        handoff peer del ID
        handoff peer show [ ID ]
        handoff peer help
@@ -34,10 +34,12 @@ where  ADDR[:PORT] := { IPV4[:PORT] | IPV6 | [IPV6][:PORT] }
 ";
 
 pub const NODE: &str = "\
-Usage: handoff node set [ id ID ] [ forward ADDR:PORT ] [ sync ADDR:PORT ] [ weight N ]
+Usage: handoff node set [ id ID ] [ forward ENDPOINT ] [ sync ENDPOINT ] [ weight N ]
        handoff node show
        handoff node help
-where  ADDR:PORT := { IPV4:PORT | [IPV6]:PORT }
+where  ENDPOINT := { ADDR:PORT | ADDR port PORT }
+       ADDR:PORT := { IPV4:PORT | [IPV6]:PORT }
+       ADDR := { IPV4 | IPV6 | [IPV6] }
 ";
 
 pub const CONN: &str = "\

@@ -94,6 +94,18 @@ pub const STATS_NAMES: &[(u16, &str)] = &[
     (HANDOFF_A_STATS_TEMPORARY_ENTRIES, "temporary_entries"),
     (HANDOFF_A_STATS_FORWARD_ENTRIES, "forward_entries"),
     (HANDOFF_A_STATS_XMIT_FAILED, "xmit_failed"),
+    (HANDOFF_A_STATS_NEW_SENT, "new_sent"),
+    (HANDOFF_A_STATS_NEW_RETRANSMIT, "new_retransmit"),
+    (HANDOFF_A_STATS_NEW_REFUSED, "new_refused"),
+    (HANDOFF_A_STATS_NEW_TIMEOUT, "new_timeout"),
+    (HANDOFF_A_STATS_FALLBACK_LOCAL, "fallback_local"),
+    (HANDOFF_A_STATS_DATA_EARLY, "data_early"),
+    (HANDOFF_A_STATS_DATA_DROPPED, "data_dropped"),
+    (HANDOFF_A_STATS_DGRAM_NOT_PEER, "dgram_not_peer"),
+    (HANDOFF_A_STATS_DGRAM_MALFORMED, "dgram_malformed"),
+    (HANDOFF_A_STATS_REFUSED, "refused"),
+    (HANDOFF_A_STATS_FLOWS_ENDED, "flows_ended"),
+    (HANDOFF_A_STATS_ADOPTED_ENTRIES, "adopted_entries"),
 ];
 
 /// The name of an enum value; an unknown value prints as its number.
@@ -509,6 +521,9 @@ pub struct Conn {
     pub age_ms: Option<u64>,
     pub flow_id: Option<u32>,
     pub conn_ref: Option<u32>,
+    /// Forward table: client packets forwarded to the peer, and their bytes.
+    pub packets: Option<u64>,
+    pub bytes: Option<u64>,
 }
 
 impl Conn {
@@ -544,8 +559,15 @@ impl Conn {
         if let Some(p) = self.dport {
             a.push(Attr::u16(HANDOFF_A_CONN_DPORT, p));
         }
-        if let Some(age) = self.age_ms {
-            a.push(Attr::u64(HANDOFF_A_CONN_AGE_MS, age));
+        let u64s = [
+            (HANDOFF_A_CONN_AGE_MS, self.age_ms),
+            (HANDOFF_A_CONN_PACKETS, self.packets),
+            (HANDOFF_A_CONN_BYTES, self.bytes),
+        ];
+        for (kind, v) in u64s {
+            if let Some(v) = v {
+                a.push(Attr::u64(kind, v));
+            }
         }
         a
     }
@@ -567,6 +589,8 @@ impl Conn {
                 HANDOFF_A_CONN_AGE_MS => c.age_ms = Some(a.get_u64()?),
                 HANDOFF_A_CONN_FLOW_ID => c.flow_id = Some(a.get_u32()?),
                 HANDOFF_A_CONN_REF => c.conn_ref = Some(a.get_u32()?),
+                HANDOFF_A_CONN_PACKETS => c.packets = Some(a.get_u64()?),
+                HANDOFF_A_CONN_BYTES => c.bytes = Some(a.get_u64()?),
                 _ => {}
             }
         }
@@ -592,6 +616,8 @@ impl Conn {
             .opt_num("peer", self.peer_id)
             .opt_num("flow-id", self.flow_id)
             .opt_num("conn-ref", self.conn_ref)
+            .opt_num("packets", self.packets)
+            .opt_num("bytes", self.bytes)
             .opt_num("age-ms", self.age_ms);
         r
     }
@@ -885,12 +911,79 @@ mod tests {
             age_ms: Some(1 << 40),
             flow_id: Some(77),
             conn_ref: Some(5),
+            packets: Some(12),
+            bytes: Some(u64::MAX),
         };
         assert_eq!(Conn::from_raw(&roundtrip(c.to_attrs())).unwrap(), c);
         assert_eq!(
             c.to_record().human(),
             "table forward src 192.0.2.7:51000 dst 10.0.0.1:80 state forwarded client-isn 1 \
-             local-isn 4294967295 peer 2 flow-id 77 conn-ref 5 age-ms 1099511627776"
+             local-isn 4294967295 peer 2 flow-id 77 conn-ref 5 packets 12 \
+             bytes 18446744073709551615 age-ms 1099511627776"
+        );
+    }
+
+    /// A forward entry as the kernel puts it: the 64-bit values each after a
+    /// HANDOFF_A_CONN_PAD (nla_put_u64_64bit()), which is skipped.
+    #[test]
+    fn forward_entry_from_the_kernel() {
+        let pad = || Attr::bytes(HANDOFF_A_CONN_PAD, vec![]);
+        let raw = roundtrip(vec![
+            Attr::u32(HANDOFF_A_CONN_TABLE, HANDOFF_TABLE_FORWARD),
+            Attr::u16(HANDOFF_A_CONN_FAMILY, libc::AF_INET6 as u16),
+            Attr::addr(HANDOFF_A_CONN_SADDR, "2001:db8::7".parse().unwrap()),
+            Attr::addr(HANDOFF_A_CONN_DADDR, "2001:db8::1".parse().unwrap()),
+            Attr::u16(HANDOFF_A_CONN_SPORT, 40000),
+            Attr::u16(HANDOFF_A_CONN_DPORT, 443),
+            Attr::u32(HANDOFF_A_CONN_STATE, HANDOFF_CONN_STATE_MIGRATING),
+            Attr::u32(HANDOFF_A_CONN_CLIENT_ISN, 10),
+            Attr::u32(HANDOFF_A_CONN_LOCAL_ISN, 20),
+            Attr::u32(HANDOFF_A_CONN_PEER_ID, 3),
+            pad(),
+            Attr::u64(HANDOFF_A_CONN_AGE_MS, 250),
+            Attr::u32(HANDOFF_A_CONN_FLOW_ID, 0),
+            Attr::u32(HANDOFF_A_CONN_REF, 9),
+            pad(),
+            Attr::u64(HANDOFF_A_CONN_PACKETS, 12),
+            pad(),
+            Attr::u64(HANDOFF_A_CONN_BYTES, 3456),
+        ]);
+        let c = Conn::from_raw(&raw).unwrap();
+        assert_eq!((c.packets, c.bytes), (Some(12), Some(3456)));
+        let rec = c.to_record();
+        assert_eq!(
+            rec.human(),
+            "table forward src [2001:db8::7]:40000 dst [2001:db8::1]:443 state migrating \
+             client-isn 10 local-isn 20 peer 3 flow-id 0 conn-ref 9 packets 12 bytes 3456 age-ms 250"
+        );
+        let j = rec.json();
+        assert_eq!(j["packets"], 12);
+        assert_eq!(j["bytes"], 3456);
+        assert_eq!(j["state"], "migrating");
+        assert_eq!(j["peer"], 3);
+        assert_eq!(j["flow-id"], 0);
+        assert_eq!(j["age-ms"], 250);
+
+        // A temporary entry has neither: no packets or bytes keys at all.
+        let t = Conn {
+            table: Some(HANDOFF_TABLE_TEMPORARY),
+            state: Some(HANDOFF_CONN_STATE_SYN_RECV),
+            age_ms: Some(3),
+            ..Default::default()
+        };
+        let rec = Conn::from_raw(&roundtrip(t.to_attrs()))
+            .unwrap()
+            .to_record();
+        assert_eq!(rec.human(), "table temporary state syn-recv age-ms 3");
+        assert!(rec.json().get("packets").is_none() && rec.json().get("bytes").is_none());
+
+        // A 64-bit counter of the wrong size is a malformed reply.
+        let raw = roundtrip(vec![Attr::u16(HANDOFF_A_CONN_BYTES, 1)]);
+        assert_eq!(
+            Conn::from_raw(&raw).unwrap_err(),
+            Error::Fail(format!(
+                "malformed reply from the kernel: attribute {HANDOFF_A_CONN_BYTES} has length 2"
+            ))
         );
     }
 
@@ -901,6 +994,8 @@ mod tests {
             counters: vec![
                 (HANDOFF_A_STATS_SYN_ANSWERED, 5),
                 (HANDOFF_A_STATS_FORWARD_ENTRIES, 2),
+                (HANDOFF_A_STATS_NEW_SENT, 7),
+                (HANDOFF_A_STATS_ADOPTED_ENTRIES, 3),
                 (999, 1),
             ],
             ..Default::default()
@@ -913,9 +1008,19 @@ mod tests {
             line.starts_with("global syn_answered 5 syn_retransmit 0 "),
             "{line}"
         );
-        assert!(line.ends_with(" forward_entries 2 xmit_failed 0"), "{line}");
+        assert!(
+            line.ends_with(
+                " forward_entries 2 xmit_failed 0 new_sent 7 new_retransmit 0 new_refused 0 \
+                 new_timeout 0 fallback_local 0 data_early 0 data_dropped 0 dgram_not_peer 0 \
+                 dgram_malformed 0 refused 0 flows_ended 0 adopted_entries 3"
+            ),
+            "{line}"
+        );
+        assert!(!line.contains(" 999 "), "{line}");
         let j = back.to_record().json();
         assert_eq!(j["scope"], "global");
+        assert_eq!(j["new_sent"], 7);
+        assert_eq!(j["adopted_entries"], 3);
         assert_eq!(j.as_object().unwrap().len(), 1 + STATS_NAMES.len());
 
         let s = Stats {
@@ -997,6 +1102,8 @@ mod tests {
             sport: Some(1),
             state: Some(1),
             age_ms: Some(5),
+            packets: Some(6),
+            bytes: Some(7),
             ..Default::default()
         };
         for rec in [

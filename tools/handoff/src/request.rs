@@ -270,6 +270,15 @@ mod tests {
                 state: None
             }
         );
+        // The bare address, with or without `port`, sends the same.
+        assert_eq!(
+            request("peer add 2 2001:db8::2 port 7000 weight 5").to_bytes(0x1d, 1),
+            request("peer add 2 address [2001:db8::2]:7000 weight 5").to_bytes(0x1d, 1)
+        );
+        assert_eq!(
+            request("peer add 3 10.0.0.3").to_bytes(0x1d, 1),
+            request("peer add 3 address 10.0.0.3").to_bytes(0x1d, 1)
+        );
         let (_, _, raw) = wire(&request("peer add 3 address 10.0.0.3"));
         let inner = only(&raw, HANDOFF_A_PEER);
         assert!(inner
@@ -303,6 +312,18 @@ mod tests {
         assert_eq!(n.forward_port, Some(7000));
         assert_eq!(n.sync_addr, Some("239.1.1.1".parse().unwrap()));
         assert_eq!(n.weight, Some(2));
+        // `ADDR port PORT` sends what `ADDR:PORT` sends.
+        assert_eq!(
+            request("node set id 1 forward 10.0.0.1 port 7000 sync 239.1.1.1 port 7001 weight 2")
+                .to_bytes(0x1d, 1),
+            request("node set id 1 forward 10.0.0.1:7000 sync 239.1.1.1:7001 weight 2")
+                .to_bytes(0x1d, 1)
+        );
+        let (_, _, raw) = wire(&request("node set forward 2001:db8::1 port 7000"));
+        let n = Node::from_raw(&only(&raw, HANDOFF_A_NODE)).unwrap();
+        assert_eq!(n.forward_addr, Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(n.forward_port, Some(7000));
+        assert_eq!((n.sync_addr, n.sync_port, n.id), (None, None, None));
         let (_, _, raw) = wire(&request("node set weight 3"));
         assert_eq!(only(&raw, HANDOFF_A_NODE).len(), 1);
         let (cmd, flags, raw) = wire(&request("node show"));

@@ -39,6 +39,18 @@ fn usage_errors_exit_2() {
         "invalid address \"[::1\"",
     );
     usage_error(
+        &["peer", "add", "1", "10.0.0.1", "port", "x"],
+        "invalid port \"x\"",
+    );
+    usage_error(
+        &["node", "set", "forward", "10.0.0.1", "port", "0"],
+        "invalid port \"0\"",
+    );
+    usage_error(
+        &["node", "set", "forward", "10.0.0.1"],
+        "missing port in \"10.0.0.1\"",
+    );
+    usage_error(
         &["-q", "service"],
         "unknown option \"-q\" (try \"handoff help\")",
     );
@@ -94,5 +106,56 @@ fn show_with_or_without_the_module() {
             assert!(v.is_array());
         }
         other => panic!("unexpected status {other:?}: {}", stderr(&o)),
+    }
+}
+
+/// What the bash completion offers after each command line (the last word
+/// being the one completed), where bash is at hand.
+#[test]
+fn bash_completion() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/handoff.bash-completion");
+    let cases = [
+        ("node set ''", "id forward sync weight help"),
+        ("node set forward 10.0.0.1 ''", "port help"),
+        ("node set sync 2001:db8::1 ''", "port help"),
+        ("node set f '[::1]' ''", "port help"),
+        ("node set forward 10.0.0.1 po", "port"),
+        ("node set forward 10.0.0.1 port ''", ""),
+        (
+            "node set forward 10.0.0.1:7000 ''",
+            "id forward sync weight help",
+        ),
+        (
+            "node set forward 10.0.0.1 port 7000 ''",
+            "id forward sync weight help",
+        ),
+        ("peer add 2 ''", "address weight help"),
+        ("peer add 2 10.0.0.2 ''", "port weight help"),
+        ("peer add 2 10.0.0.2:7000 ''", "weight help"),
+        ("peer add 2 '[2001:db8::2]:7000' ''", "weight help"),
+        ("peer add 2 2001:db8::2 ''", "port weight help"),
+        ("peer add 2 weight 1 address '[::2]' ''", "port weight help"),
+        ("peer add 2 10.0.0.2 port ''", ""),
+        ("peer add 2 10.0.0.2 port 7000 ''", "weight help"),
+        ("peer add 2 weight 1 ''", "address weight help"),
+    ];
+    let mut prog = format!(
+        "source {script}\n\
+         c() {{ COMP_WORDS=(handoff \"$@\"); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+         _handoff; echo \"${{COMPREPLY[*]}}\"; }}\n"
+    );
+    for (line, _) in cases {
+        prog.push_str(&format!("c {line}\n"));
+    }
+    let Ok(out) = Command::new("bash").args(["--norc", "-c", &prog]).output() else {
+        eprintln!("skipped: no bash");
+        return;
+    };
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = String::from_utf8(out.stdout).unwrap();
+    let got: Vec<&str> = got.lines().collect();
+    assert_eq!(got.len(), cases.len(), "{got:?}");
+    for ((line, want), got) in cases.iter().zip(got) {
+        assert_eq!(got, *want, "handoff {line}");
     }
 }
