@@ -120,7 +120,7 @@ check "stats -s: global, 3 services, 2 peers" \
 check "stats -j has every counter" python3 -c '
 import json, sys
 g = json.load(sys.stdin)[0]
-sys.exit(0 if g["scope"] == "global" and len(g) == 37 and g["forward_entries"] == 0 and g["xmit_failed"] == 0 else 1)' \
+sys.exit(0 if g["scope"] == "global" and len(g) == 49 and g["forward_entries"] == 0 and g["xmit_failed"] == 0 and g["adopted_entries"] == 0 else 1)' \
   < <(ho a -j stats)
 
 # --- events --------------------------------------------------------------

@@ -114,6 +114,30 @@ counters! {
     ForwardEntries = "forward_entries",
     /// Replies (SYN-ACK, RST) the device did not take.
     XmitFailed = "xmit_failed",
+    /// Origin: connections offered to a peer (first NEW sent).
+    NewSent = "new_sent",
+    /// Origin: NEW sent again for want of a MIGRATED_ACK.
+    NewRetransmit = "new_retransmit",
+    /// Origin: handoffs the peer refused.
+    NewRefused = "new_refused",
+    /// Origin: handoffs unanswered by the deadline.
+    NewTimeout = "new_timeout",
+    /// Origin: timed-out handoffs bound to the local stack instead.
+    FallbackLocal = "fallback_local",
+    /// Target: DATA held until its connection was injected.
+    DataEarly = "data_early",
+    /// DATA not sent (origin) or not delivered (target).
+    DataDropped = "data_dropped",
+    /// Datagrams from an address and port that is no peer.
+    DgramNotPeer = "dgram_not_peer",
+    /// Datagrams from a peer that failed to parse.
+    DgramMalformed = "dgram_malformed",
+    /// Target: NEW refused.
+    Refused = "refused",
+    /// Forward and adopted entries ended by the client's RST or FIN.
+    FlowsEnded = "flows_ended",
+    /// Gauge: connections adopted from peers, still tracked.
+    AdoptedEntries = "adopted_entries",
 }
 
 /// The counters of one instance, updated locklessly from the packet path.

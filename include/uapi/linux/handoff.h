@@ -487,6 +487,10 @@ enum handoff_conn_state {
  * @HANDOFF_A_CONN_REF: NLA_U32: this node's reference of the connection
  *	(handoff_encap_hdr.conn_ref).
  * @HANDOFF_A_CONN_PAD: padding for HANDOFF_A_CONN_AGE_MS.
+ * @HANDOFF_A_CONN_PACKETS: NLA_U64: client packets forwarded to the peer
+ *	(forward table only).
+ * @HANDOFF_A_CONN_BYTES: NLA_U64: bytes of those packets, IP headers
+ *	included (forward table only).
  * @__HANDOFF_A_CONN_MAX: internal: one past the highest value.
  */
 enum handoff_conn_attr {
@@ -505,6 +509,8 @@ enum handoff_conn_attr {
 	HANDOFF_A_CONN_FLOW_ID,
 	HANDOFF_A_CONN_REF,
 	HANDOFF_A_CONN_PAD,
+	HANDOFF_A_CONN_PACKETS,
+	HANDOFF_A_CONN_BYTES,
 
 	__HANDOFF_A_CONN_MAX,
 };
@@ -625,6 +631,34 @@ enum handoff_change {
  *	now.
  * @HANDOFF_A_STATS_XMIT_FAILED: GS, replies (SYN-ACK, RST) the module built
  *	but the device did not take.
+ * @HANDOFF_A_STATS_NEW_SENT: GSP, origin: connections offered to a peer
+ *	(first HANDOFF_PKT_NEW of a connection sent).
+ * @HANDOFF_A_STATS_NEW_RETRANSMIT: GSP, origin: HANDOFF_PKT_NEW sent again
+ *	because no HANDOFF_PKT_MIGRATED_ACK came in time.
+ * @HANDOFF_A_STATS_NEW_REFUSED: GSP, origin: handoffs the peer refused
+ *	(MIGRATED_ACK with HANDOFF_PKT_F_REFUSED); the client is reset.
+ * @HANDOFF_A_STATS_NEW_TIMEOUT: GSP, origin: handoffs unanswered when the
+ *	service's SYN timeout ran out; the fallback took the connection.
+ * @HANDOFF_A_STATS_FALLBACK_LOCAL: GS, origin: connections whose handoff timed
+ *	out and that were then bound to the local stack (the others were reset).
+ * @HANDOFF_A_STATS_DATA_EARLY: GSP, target: HANDOFF_PKT_DATA held because its
+ *	connection was not injected yet (delivered after the injection).
+ * @HANDOFF_A_STATS_DATA_DROPPED: GSP, HANDOFF_PKT_DATA lost: origin: not sent
+ *	(no route, too big, device refused); target: early queue full, unknown
+ *	or mismatching connection, or the held packets of a connection that
+ *	never came.
+ * @HANDOFF_A_STATS_DGRAM_NOT_PEER: G, datagrams at the forward port from an
+ *	address and port that is no configured peer.
+ * @HANDOFF_A_STATS_DGRAM_MALFORMED: GP, datagrams from a peer that failed to
+ *	parse (truncated, unknown type, length past the end, impossible NEW
+ *	state, DATA that is not a TCP packet of its connection).
+ * @HANDOFF_A_STATS_REFUSED: GSP, target: HANDOFF_PKT_NEW refused (no such
+ *	service, no listener, stack refused the connection).
+ * @HANDOFF_A_STATS_FLOWS_ENDED: GSP, forward (origin) and adopted (target)
+ *	entries ended by the client's RST, or by its FIN and the linger time
+ *	(idle timeouts are in TIMEOUTS).
+ * @HANDOFF_A_STATS_ADOPTED_ENTRIES: GP, gauge: connections this node adopted
+ *	from peers and still tracks (target side).
  * @__HANDOFF_A_STATS_MAX: internal: one past the highest value.
  */
 enum handoff_stats_attr {
@@ -666,6 +700,18 @@ enum handoff_stats_attr {
 	HANDOFF_A_STATS_TEMPORARY_ENTRIES,
 	HANDOFF_A_STATS_FORWARD_ENTRIES,
 	HANDOFF_A_STATS_XMIT_FAILED,
+	HANDOFF_A_STATS_NEW_SENT,
+	HANDOFF_A_STATS_NEW_RETRANSMIT,
+	HANDOFF_A_STATS_NEW_REFUSED,
+	HANDOFF_A_STATS_NEW_TIMEOUT,
+	HANDOFF_A_STATS_FALLBACK_LOCAL,
+	HANDOFF_A_STATS_DATA_EARLY,
+	HANDOFF_A_STATS_DATA_DROPPED,
+	HANDOFF_A_STATS_DGRAM_NOT_PEER,
+	HANDOFF_A_STATS_DGRAM_MALFORMED,
+	HANDOFF_A_STATS_REFUSED,
+	HANDOFF_A_STATS_FLOWS_ENDED,
+	HANDOFF_A_STATS_ADOPTED_ENTRIES,
 
 	__HANDOFF_A_STATS_MAX,
 };
