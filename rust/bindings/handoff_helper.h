@@ -23,6 +23,7 @@
 #include <linux/tcp.h>
 #include <linux/timer.h>
 #include <net/genetlink.h>
+#include <net/gso.h>
 #include <net/inet_connection_sock.h>
 #include <net/inet_hashtables.h>
 #include <net/inet_sock.h>
@@ -34,6 +35,8 @@
 #include <net/route.h>
 #include <net/sock.h>
 #include <net/tcp.h>
+#include <net/udp.h>
+#include <net/udp_tunnel.h>
 
 const size_t RUST_CONST_HELPER_ARCH_KMALLOC_MINALIGN = ARCH_KMALLOC_MINALIGN;
 const size_t RUST_CONST_HELPER_GENLMSG_DEFAULT_SIZE = GENLMSG_DEFAULT_SIZE;

@@ -4,17 +4,20 @@
 //! buffers, devices and their notifier, the ingress hook (on `lo` of
 //! `init_net`).
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::c_str;
 use kernel::error::code::{EINVAL, ENODEV};
 use kernel::net::device::{
     init_net, rtnl_lock, NetDevice, NetdevEvent, Notifier, NotifierHandler, Rtnl,
 };
+use kernel::net::namespace::Namespace;
 use kernel::net::netfilter::{HookState, IngressHandler, Priority, Registration, Verdict};
 use kernel::net::skb::{pkt_type, DropReason, SkBuffOwned, Skb, ETH_HLEN};
+use kernel::net::udp_tunnel::{SockAddrV4, UdpTunnel, UdpTunnelHandler};
 use kernel::sync::Arc;
 use kernel::time::msecs_to_jiffies;
+use kernel::timer::msleep;
 use kernel::{kunit_expect, kunit_expect_eq, new_condvar, new_mutex, stack_pin_init};
 
 const ETH_P_IP: u16 = 0x0800;
@@ -24,6 +27,9 @@ const CLIENT_PORT: u16 = 40123;
 const SERVICE_PORT: u16 = 4242;
 const DROP_PORT: u16 = 4243;
 const CONSUME_PORT: u16 = 4244;
+// The tunnel tests' port, and the source port of a packet sent to it.
+const TUNNEL_PORT: u16 = 47999;
+const UDP_CLIENT_PORT: u16 = 40125;
 
 /// An IPv4 + TCP header (20 + 20 bytes, no options), SYN, checksums left 0.
 fn ipv4_tcp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> [u8; 40] {
@@ -193,6 +199,121 @@ impl NotifierHandler for LoWatch {
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// The Internet checksum of `data`, added to `sum` (a partial sum).
+fn inet_csum(data: &[u8], mut sum: u32) -> u16 {
+    for pair in data.chunks(2) {
+        sum += match *pair {
+            [a, b] => u32::from(u16::from_be_bytes([a, b])),
+            [a] => u32::from(a) << 8,
+            _ => 0,
+        };
+    }
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// An IPv4 + UDP datagram `src` -> `dst` carrying `payload` (at most 64
+/// bytes), with both checksums; returns it and its length.
+fn ipv4_udp(src: SockAddrV4, dst: SockAddrV4, payload: &[u8]) -> ([u8; 92], usize) {
+    let mut p = [0u8; 92];
+    let n = payload.len().min(64);
+    let udp_len = 8 + n;
+    let total = 20 + udp_len;
+    p[0] = 0x45;
+    p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+    p[6] = 0x40;
+    p[8] = 64;
+    p[9] = 17;
+    p[12..16].copy_from_slice(&src.addr);
+    p[16..20].copy_from_slice(&dst.addr);
+    let ip_csum = inet_csum(&p[..20], 0);
+    p[10..12].copy_from_slice(&ip_csum.to_be_bytes());
+    p[20..22].copy_from_slice(&src.port.to_be_bytes());
+    p[22..24].copy_from_slice(&dst.port.to_be_bytes());
+    p[24..26].copy_from_slice(&(udp_len as u16).to_be_bytes());
+    for (d, s) in p[28..].iter_mut().zip(payload) {
+        *d = *s;
+    }
+    // The pseudo header: addresses, protocol, UDP length.
+    let mut pseudo = [0u8; 12];
+    pseudo[..4].copy_from_slice(&src.addr);
+    pseudo[4..8].copy_from_slice(&dst.addr);
+    pseudo[9] = 17;
+    pseudo[10..12].copy_from_slice(&(udp_len as u16).to_be_bytes());
+    let partial = u32::from(!inet_csum(&pseudo, 0));
+    let udp_csum = match inet_csum(&p[20..20 + udp_len], partial) {
+        0 => 0xffff,
+        c => c,
+    };
+    p[26..28].copy_from_slice(&udp_csum.to_be_bytes());
+    (p, total)
+}
+
+/// What a tunnel's handler received: how many datagrams, and the last one.
+#[derive(Default)]
+struct TunnelSeen {
+    count: AtomicU32,
+    len: AtomicU32,
+    payload: [AtomicU8; 32],
+    from_addr: AtomicU32,
+    from_port: AtomicU32,
+    /// Datagrams received in `init_net` with the data at the payload and
+    /// the outer IPv4 header as the network header.
+    context_ok: AtomicU32,
+}
+
+impl TunnelSeen {
+    /// The first `len` bytes of the last payload (at most 32).
+    fn payload(&self) -> ([u8; 32], usize) {
+        let mut out = [0u8; 32];
+        for (d, s) in out.iter_mut().zip(&self.payload) {
+            *d = s.load(Ordering::Relaxed);
+        }
+        let len = (self.len.load(Ordering::Relaxed) as usize).min(32);
+        (out, len)
+    }
+
+    fn from(&self) -> SockAddrV4 {
+        SockAddrV4 {
+            addr: self.from_addr.load(Ordering::Relaxed).to_be_bytes(),
+            port: self.from_port.load(Ordering::Relaxed) as u16,
+        }
+    }
+}
+
+impl UdpTunnelHandler for TunnelSeen {
+    fn recv(&self, net: &Namespace, skb: SkBuffOwned, from: SockAddrV4) {
+        for (d, s) in self.payload.iter().zip(skb.data()) {
+            d.store(*s, Ordering::Relaxed);
+        }
+        self.len.store(skb.len(), Ordering::Relaxed);
+        self.from_addr
+            .store(u32::from_be_bytes(from.addr), Ordering::Relaxed);
+        self.from_port
+            .store(u32::from(from.port), Ordering::Relaxed);
+        let nh = skb.network_data();
+        let ip_ok = nh.first().is_some_and(|&b| b >> 4 == 4) && nh.get(9) == Some(&17);
+        if core::ptr::eq(net, init_net()) && ip_ok && skb.network_offset() < 0 {
+            self.context_ok.fetch_add(1, Ordering::Relaxed);
+        }
+        skb.consume();
+        self.count.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// Waits (up to a second) until `counter` reaches at least `n`.
+fn wait_at_least(counter: &AtomicU32, n: u32) -> bool {
+    for _ in 0..100 {
+        if counter.load(Ordering::Acquire) >= n {
+            return true;
+        }
+        msleep(10);
+    }
+    counter.load(Ordering::Acquire) >= n
 }
 
 kernel::kunit_tests! {
@@ -476,5 +597,213 @@ kernel::kunit_tests! {
         // Unhooked: the handler is not called any more.
         kunit_expect!(receive_on(&lo, CLIENT_PORT, DROP_PORT));
         kunit_expect_eq!(seen.dropped.load(Ordering::Relaxed), 1);
+    }
+
+    fn skb_data_and_segments() {
+        let Ok(mut skb) = SkBuffOwned::alloc(64, 16, GFP_KERNEL) else {
+            kunit_expect!(false);
+            return;
+        };
+        let pkt = ipv4_tcp([10, 0, 1, 1], [10, 0, 0, 100], 40000, 80);
+        kunit_expect!(skb.put_data(&pkt).is_ok());
+        kunit_expect_eq!(skb.data(), &pkt[..]);
+        kunit_expect!(skb.may_pull_data(40).is_ok());
+        kunit_expect_eq!(skb.may_pull_data(41), Err(EINVAL));
+        // Past the network header: `data` moves, `network_data` does not.
+        kunit_expect!(skb.pull_rcsum(20).is_ok());
+        kunit_expect_eq!(skb.data(), &pkt[20..]);
+        kunit_expect_eq!(skb.network_data(), &pkt[..]);
+        kunit_expect_eq!(skb.pull_rcsum(21), Err(EINVAL));
+        match skb.push(20) {
+            Ok(h) => {
+                for (d, s) in h.iter_mut().zip(&pkt) {
+                    *d = *s;
+                }
+            }
+            Err(_) => {
+                kunit_expect!(false);
+            }
+        }
+        kunit_expect_eq!(skb.data(), &pkt[..]);
+        kunit_expect!(skb.ensure_headroom(128).is_ok());
+        kunit_expect!(skb.headroom() >= 128);
+        kunit_expect_eq!(skb.len(), 40);
+        // Checksums are complete: nothing to do.
+        kunit_expect!(!skb.is_checksum_partial());
+        kunit_expect!(skb.checksum_help().is_ok());
+        // Not GSO: the packet itself is the only segment.
+        kunit_expect!(!skb.is_gso());
+        match skb.gso_segment() {
+            Ok(mut segs) => {
+                kunit_expect!(!segs.is_empty());
+                match segs.next() {
+                    Some(seg) => {
+                        kunit_expect_eq!(seg.len(), 40);
+                        kunit_expect_eq!(seg.network_data().get(..20), Some(&pkt[..20]));
+                    }
+                    None => {
+                        kunit_expect!(false);
+                    }
+                }
+                kunit_expect!(segs.next().is_none());
+                kunit_expect!(segs.is_empty());
+            }
+            Err(_) => {
+                kunit_expect!(false);
+            }
+        }
+        kunit_expect!(init_net().loopback().is_some_and(|lo| lo.ifindex() == 1));
+    }
+
+    fn udp_tunnel_sends_to_itself() {
+        let Ok(seen) = Arc::new(TunnelSeen::default(), GFP_KERNEL) else {
+            kunit_expect!(false);
+            return;
+        };
+        let net = init_net();
+        let local = SockAddrV4 {
+            addr: LOCALHOST,
+            port: TUNNEL_PORT,
+        };
+        let tunnel = match UdpTunnel::new(net, local, seen.clone()) {
+            Ok(t) => t,
+            Err(_) => {
+                kunit_expect!(false);
+                return;
+            }
+        };
+        kunit_expect_eq!(tunnel.local(), local);
+        kunit_expect!(core::ptr::eq(tunnel.net(), net));
+        // The port is taken now.
+        kunit_expect_eq!(
+            UdpTunnel::new(net, local, seen.clone()).err().map(|e| e.to_errno()),
+            Some(-(kernel::bindings::EADDRINUSE as i32))
+        );
+
+        // No headroom at all: `send` makes room for the headers.
+        let payload = b"handoff tunnel test";
+        let sent = SkBuffOwned::alloc(payload.len(), 0, GFP_KERNEL).and_then(|mut skb| {
+            skb.put_data(payload)?;
+            tunnel.send(net, skb, local, true)
+        });
+        kunit_expect!(sent.is_ok());
+        kunit_expect!(wait_at_least(&seen.count, 1));
+        kunit_expect_eq!(seen.count.load(Ordering::Relaxed), 1);
+        let (got, len) = seen.payload();
+        kunit_expect_eq!(len, payload.len());
+        kunit_expect_eq!(got.get(..len), Some(&payload[..]));
+        kunit_expect_eq!(seen.from(), local);
+        kunit_expect_eq!(seen.context_ok.load(Ordering::Relaxed), 1);
+
+        drop(tunnel);
+        // Closed: the port is free again.
+        match UdpTunnel::new(net, local, seen.clone()) {
+            Ok(again) => {
+                kunit_expect_eq!(again.local(), local);
+            }
+            Err(_) => {
+                kunit_expect!(false);
+            }
+        }
+    }
+
+    fn ip_local_out_reaches_tunnel() {
+        let Ok(seen) = Arc::new(TunnelSeen::default(), GFP_KERNEL) else {
+            kunit_expect!(false);
+            return;
+        };
+        let net = init_net();
+        // An ephemeral port.
+        let any_port = SockAddrV4 {
+            addr: LOCALHOST,
+            port: 0,
+        };
+        let tunnel = match UdpTunnel::new(net, any_port, seen.clone()) {
+            Ok(t) => t,
+            Err(_) => {
+                kunit_expect!(false);
+                return;
+            }
+        };
+        let local = tunnel.local();
+        kunit_expect!(local.addr == LOCALHOST && local.port != 0);
+        let client = SockAddrV4 {
+            addr: LOCALHOST,
+            port: UDP_CLIENT_PORT,
+        };
+        let payload = b"through ip_local_out";
+        let (pkt, len) = ipv4_udp(client, local, payload);
+        let sent = SkBuffOwned::alloc(len, 64, GFP_KERNEL).and_then(|mut skb| {
+            skb.put_data(pkt.get(..len).unwrap_or(&[]))?;
+            skb.ip_local_out(net)
+        });
+        kunit_expect!(sent.is_ok());
+        kunit_expect!(wait_at_least(&seen.count, 1));
+        let (got, n) = seen.payload();
+        kunit_expect_eq!(n, payload.len());
+        kunit_expect_eq!(got.get(..n), Some(&payload[..]));
+        kunit_expect_eq!(seen.from(), client);
+        kunit_expect_eq!(seen.context_ok.load(Ordering::Relaxed), 1);
+
+        // A source address that is not local cannot be routed.
+        let stranger = SockAddrV4 {
+            addr: [192, 0, 2, 1],
+            port: UDP_CLIENT_PORT,
+        };
+        let (pkt, len) = ipv4_udp(stranger, local, payload);
+        let sent = SkBuffOwned::alloc(len, 64, GFP_KERNEL).and_then(|mut skb| {
+            skb.put_data(pkt.get(..len).unwrap_or(&[]))?;
+            skb.ip_local_out(net)
+        });
+        kunit_expect_eq!(
+            sent.map_err(|e| e.to_errno()),
+            Err(-(kernel::bindings::ENETUNREACH as i32))
+        );
+        // Not IPv4.
+        let sent = SkBuffOwned::alloc(40, 64, GFP_KERNEL).and_then(|mut skb| {
+            skb.put_data(&[0x60; 40])?;
+            skb.ip_local_out(net)
+        });
+        kunit_expect_eq!(sent, Err(EINVAL));
+        drop(tunnel);
+        kunit_expect_eq!(seen.count.load(Ordering::Relaxed), 1);
+    }
+
+    fn receive_ip_reaches_ingress_hook() {
+        let Ok(seen) = Arc::new(Seen::default(), GFP_KERNEL) else {
+            kunit_expect!(false);
+            return;
+        };
+        let Ok(handler) = Arc::new(TestHook { seen: seen.clone() }, GFP_KERNEL) else {
+            kunit_expect!(false);
+            return;
+        };
+        let net = init_net();
+        let Some(lo) = net.loopback() else {
+            kunit_expect!(false);
+            return;
+        };
+        let rtnl = rtnl_lock();
+        let reg = Registration::new(&rtnl, net, lo, Priority::FIRST, handler);
+        drop(rtnl);
+        kunit_expect!(reg.is_ok());
+
+        // Delivered synchronously: the hook has seen it on return.
+        for dport in [DROP_PORT, CONSUME_PORT] {
+            let delivered = SkBuffOwned::alloc(40, 0, GFP_KERNEL).and_then(|mut skb| {
+                skb.put_data(&ipv4_tcp(LOCALHOST, LOCALHOST, CLIENT_PORT, dport))?;
+                skb.receive_ip(lo)
+            });
+            kunit_expect!(delivered.is_ok());
+        }
+        kunit_expect_eq!(seen.dropped.load(Ordering::Relaxed), 1);
+        kunit_expect_eq!(seen.consumed.load(Ordering::Relaxed), 1);
+        // Too short for an IPv4 header.
+        let short = SkBuffOwned::alloc(8, 0, GFP_KERNEL).and_then(|mut skb| {
+            skb.put_data(&[0x45; 8])?;
+            skb.receive_ip(lo)
+        });
+        kunit_expect_eq!(short, Err(EINVAL));
+        drop(reg);
     }
 }

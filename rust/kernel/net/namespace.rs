@@ -66,6 +66,61 @@ impl Namespace {
     }
 }
 
+impl Namespace {
+    /// Returns the namespace's loopback device (`net->loopback_dev`: `lo`,
+    /// interface index 1), or `None` while the namespace has none.
+    ///
+    /// A namespace has its loopback device from the moment its devices are
+    /// set up (`loopback_net_init`, the first device-level
+    /// `pernet_operations`) until it is dismantled: `lo` cannot be deleted
+    /// or moved to another namespace, and is unregistered only with the
+    /// namespace's other devices (`default_device_exit_batch`), after which
+    /// its destructor clears the pointer (`loopback_dev_free`) before its
+    /// memory is freed.
+    ///
+    /// `None` is therefore only seen by the `init` of a
+    /// [`PernetKind::Subsys`] state of a namespace being created (subsystems
+    /// are set up before devices) and by the `exit` of such a state (after
+    /// the devices are gone). Wherever else safe code holds a `&Namespace`
+    /// the device is alive for the reference's lifetime, which bounds the
+    /// returned borrow:
+    ///
+    /// - the namespace is not being dismantled while the reference exists:
+    ///   [`init_net`], a namespace kept alive by a socket (a netlink
+    ///   request's), or by a reference;
+    /// - or the reference is of a packet's receive path (a hook's
+    ///   [`HookState::net`]), where the namespace's devices are alive until
+    ///   the read-side critical section ends (unregistering waits for a
+    ///   grace period);
+    /// - or of a netdevice notifier under RTNL (`lo` is unregistered in the
+    ///   same RTNL section as every other device of the namespace, and
+    ///   freed only after it);
+    /// - or of the callbacks of a [`PernetKind::Device`] state, which run
+    ///   after `lo` is set up and before it is unregistered, and of
+    ///   `pre_exit` of any state (before any device goes).
+    ///
+    /// Code that obtained a `&Namespace` by other means (`unsafe`
+    /// [`Namespace::from_raw`]) must not call this while the namespace's
+    /// devices are being dismantled: stop such work in
+    /// [`PernetData::pre_exit`].
+    ///
+    /// [`init_net`]: crate::net::device::init_net
+    /// [`HookState::net`]: crate::net::netfilter::HookState::net
+    pub fn loopback(&self) -> Option<&crate::net::device::NetDevice> {
+        // SAFETY: The namespace is alive (type invariant). The pointer is
+        // written by the core with plain stores; read it once.
+        let lo =
+            unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*self.as_ptr()).loopback_dev)) };
+        if lo.is_null() {
+            return None;
+        }
+        // SAFETY: A non-null `loopback_dev` is the namespace's registered
+        // loopback device, alive for as long as `self` is borrowed in every
+        // context a `&Namespace` is available in safe code (see above).
+        Some(unsafe { crate::net::device::NetDevice::from_raw(lo) })
+    }
+}
+
 /// State that a subsystem keeps in every network namespace.
 ///
 /// The value is created by [`PernetData::init`] when a namespace is created

@@ -896,3 +896,406 @@ impl Drop for SkBuffOwned {
         };
     }
 }
+
+// Carrying packets through tunnels and into the stack: access from
+// `skb->data`, checksum completion, software segmentation, delivery.
+
+/// Length of an IPv4 header without options.
+const IPV4_HLEN: usize = 20;
+
+/// The `ip_summed` value of a packet whose transport checksum is still to be
+/// computed (`CHECKSUM_PARTIAL`).
+const CHECKSUM_PARTIAL: u8 = bindings::CHECKSUM_PARTIAL as u8;
+
+/// The link-layer protocol of IPv4 (`ETH_P_IP`).
+const ETH_P_IP: u16 = bindings::ETH_P_IP as u16;
+
+/// Maps the return value of a transmission (`NET_XMIT_*` or a negative
+/// error) as `net_xmit_eval()` does: congestion notification is success.
+fn xmit_result(rc: i32) -> Result {
+    match rc {
+        0 => Ok(()),
+        rc if rc == bindings::NET_XMIT_CN as i32 => Ok(()),
+        rc if rc > 0 => Err(errno(bindings::ENOBUFS)),
+        rc => Err(Error::from_errno(rc)),
+    }
+}
+
+impl SkBuff {
+    /// Returns the linear bytes from `skb->data` (`skb_headlen` of them):
+    /// where a tunnel's payload starts, for example. Unlike
+    /// [`SkBuff::network_data`] this does not depend on the network header.
+    /// [`SkBuff::may_pull_data`] makes a prefix of the packet linear.
+    pub fn data(&self) -> &[u8] {
+        let skb = self.as_ptr();
+        // SAFETY: The skb is valid (type invariant).
+        let data = unsafe { (*skb).data };
+        let len = self.headlen() as usize;
+        if data.is_null() || len == 0 {
+            return &[];
+        }
+        // SAFETY: `[data, data + headlen)` is the linear data, up to the
+        // tail, initialised (type invariant); `&self` keeps the buffer from
+        // being reallocated or written through this skb while the slice
+        // lives, and data shared with clones is never written in place.
+        unsafe { core::slice::from_raw_parts(data, len) }
+    }
+
+    /// Makes the first `n` bytes from `skb->data` linear, so that
+    /// [`SkBuff::data`] has at least `n` bytes (`pskb_may_pull`).
+    ///
+    /// [`SkBuff::may_pull`] counts from the network header instead. `EINVAL`
+    /// if the packet is shorter, `ENOMEM` if pulling failed.
+    pub fn may_pull_data(&mut self, n: usize) -> Result {
+        let n = u32::try_from(n).map_err(|_| EINVAL)?;
+        if n > self.len() {
+            return Err(EINVAL);
+        }
+        if n <= self.headlen() {
+            return Ok(());
+        }
+        self.ensure_unshared()?;
+        // SAFETY: The skb is ours (`&mut`) and not shared; `n <= len`.
+        if unsafe { bindings::pskb_may_pull(self.as_ptr(), n) } {
+            Ok(())
+        } else {
+            Err(ENOMEM)
+        }
+    }
+
+    /// Returns whether the packet is a GSO packet (`skb_is_gso`): several
+    /// segments' worth of payload behind one set of headers, to be
+    /// segmented on output.
+    pub fn is_gso(&self) -> bool {
+        // SAFETY: The skb is valid (type invariant).
+        unsafe { bindings::skb_is_gso(self.as_ptr()) }
+    }
+
+    /// Returns whether the transport checksum is still to be computed
+    /// (`CHECKSUM_PARTIAL`: a local sender left it to the device).
+    pub fn is_checksum_partial(&self) -> bool {
+        // SAFETY: The skb is valid (type invariant).
+        unsafe { bindings::handoff_skb_ip_summed(self.as_ptr()) == CHECKSUM_PARTIAL }
+    }
+
+    /// Completes a checksum left to the device (`CHECKSUM_PARTIAL`) in
+    /// software (`skb_checksum_help`), so that the packet can be carried
+    /// inside another one: a tunnel's device computes only the outer
+    /// checksum. Does nothing for other packets.
+    ///
+    /// `EINVAL` for a GSO packet (segment it first, [`SkBuffOwned::gso_segment`])
+    /// or checksum offsets outside the packet, `ENOMEM` if the packet could
+    /// not be made linear up to the checksum field or private.
+    pub fn checksum_help(&mut self) -> Result {
+        if !self.is_checksum_partial() {
+            return Ok(());
+        }
+        // `skb_checksum_help` warns (a splat) for these instead of failing
+        // quietly: check first.
+        if self.is_gso() {
+            return Err(EINVAL);
+        }
+        let skb = self.as_ptr();
+        // SAFETY: The skb is valid; it is `CHECKSUM_PARTIAL`, so the checksum
+        // start and offset (rather than `csum`) are set.
+        let (start, off) = unsafe {
+            (
+                bindings::skb_checksum_start_offset(skb),
+                bindings::handoff_skb_csum_offset(skb),
+            )
+        };
+        let start = u32::try_from(start).map_err(|_| EINVAL)?;
+        let end = start
+            .checked_add(u32::from(off))
+            .and_then(|e| e.checked_add(2))
+            .ok_or(EINVAL)?;
+        if end > self.len() {
+            return Err(EINVAL);
+        }
+        // The checksum field must be in the linear part.
+        self.may_pull_data(end as usize)?;
+        self.ensure_unshared()?;
+        // SAFETY: The skb is ours (`&mut`), not shared, not GSO, and its
+        // checksum start and field are within the linear data (above).
+        to_result(unsafe { bindings::skb_checksum_help(skb) })
+    }
+}
+
+impl SkBuffOwned {
+    /// Removes `n` bytes from the packet's head like [`SkBuffOwned::pull`],
+    /// and takes them out of a `CHECKSUM_COMPLETE` value (`skb_pull_rcsum`).
+    ///
+    /// Use this rather than `pull` on a received packet whose remaining
+    /// bytes go on through the stack (a tunnel's payload, for example): a
+    /// `CHECKSUM_COMPLETE` value that still covers pulled bytes fails the
+    /// next checksum validation (and is reported as a device checksum
+    /// fault). `EINVAL` if the packet is shorter than `n`.
+    pub fn pull_rcsum(&mut self, n: usize) -> Result {
+        self.may_pull_data(n)?;
+        let n = u32::try_from(n).map_err(|_| EINVAL)?;
+        // SAFETY: The packet is ours and its first `n <= len` bytes are
+        // linear (above), as `skb_pull_rcsum` needs for summing them.
+        unsafe { bindings::skb_pull_rcsum(self.as_ptr(), n) };
+        Ok(())
+    }
+
+    /// Makes sure there are `n` bytes of private headroom in front of
+    /// `skb->data` (`skb_cow_head`), reallocating the header if there are
+    /// fewer or it is shared with a clone, so that headers can be pushed.
+    pub fn ensure_headroom(&mut self, n: u32) -> Result {
+        self.ensure_unshared()?;
+        // SAFETY: The packet is ours and not shared.
+        to_result(unsafe { bindings::skb_cow_head(self.as_ptr(), n) })
+    }
+
+    /// Sets the packet class (`skb->pkt_type`, see [`pkt_type`]).
+    pub fn set_pkt_type(&mut self, t: u8) {
+        // SAFETY: The packet is ours.
+        unsafe { bindings::handoff_skb_set_pkt_type(self.as_ptr(), t) };
+    }
+
+    /// Segments a GSO packet in software, as a tunnel does before
+    /// encapsulating it (`skb_gso_segment` without device features: every
+    /// segment gets its full checksums), and returns the segments; any
+    /// other packet comes back as the only element of the list.
+    ///
+    /// The packet's data must start at its network header and
+    /// `skb->protocol` name the network protocol (true at a device's
+    /// ingress hook and on the IP output path); `EINVAL` otherwise.
+    /// Consumes the packet in every case: on error it is dropped.
+    pub fn gso_segment(self) -> Result<SkbList> {
+        if !self.is_gso() {
+            return Ok(SkbList::single(self));
+        }
+        if self.network_offset() != 0 {
+            return Err(EINVAL);
+        }
+        // `skb_cow_head` in the segmentation would `BUG()` on a shared
+        // packet.
+        self.ensure_unshared()?;
+        let skb = self.as_ptr();
+        // SAFETY: The packet is ours, not shared, GSO, with its data at the
+        // network header of protocol `skb->protocol`. Features 0: no offload
+        // at all, the segments are complete packets. The function resets
+        // the mac header to `data` itself.
+        let segs = unsafe { bindings::__skb_gso_segment(skb, 0, true) };
+        let segs = crate::error::from_err_ptr(segs)?;
+        if segs.is_null() {
+            // No segmentation needed after all.
+            return Ok(SkbList::single(self));
+        }
+        if segs == skb {
+            // The packet is itself the head of the list.
+            // INVARIANT: The list of `self`'s packet, which we own.
+            return Ok(SkbList {
+                head: self.into_raw(),
+            });
+        }
+        // The segments are new packets; the original served its purpose.
+        self.consume();
+        // INVARIANT: `__skb_gso_segment` returned a list of new packets,
+        // ours alone; they copied the original's `dev`, alive in the same
+        // context, and their bytes are initialised copies or shares of its.
+        Ok(SkbList { head: segs })
+    }
+
+    /// Passes an IPv4 packet, whose bytes start at `skb->data`, to the local
+    /// stack as if `dev` had received it: the device's ingress hooks, then
+    /// IP, which routes it (delivering it locally or forwarding it).
+    ///
+    /// The packet is made to look received: `dev`, protocol `ETH_P_IP`,
+    /// class [`pkt_type::HOST`], network and mac header at `skb->data`
+    /// (`mac_len` 0), no route, conntrack state, extensions or VLAN tag.
+    /// Its checksum state is kept, so it must describe the bytes from
+    /// `skb->data` on: strip received headers with
+    /// [`SkBuffOwned::pull_rcsum`], or mark it with
+    /// [`SkBuff::set_checksum_none`] after changing it.
+    ///
+    /// Delivery is synchronous, with `netif_receive_skb_core` under
+    /// `rcu_read_lock_bh` (BHs disabled, as the receive path runs), not
+    /// `netif_rx` or `netif_receive_skb`: those may defer the packet to a
+    /// backlog queue (RPS, or always for `netif_rx`), where the RCU read-side
+    /// section the caller holds would have ended before the packet is
+    /// processed, and a socket attached with
+    /// [`crate::net::tcp::RequestSock::attach`] (valid only within that
+    /// section) would be used after it. The packet is not treated as
+    /// `pfmemalloc` (it is dropped by sockets that are not memory-reserve
+    /// sockets if it is, as the stack does).
+    ///
+    /// Consumes the packet in every case; whether the stack took it is not
+    /// reported. `EINVAL` if it is shorter than an IPv4 header.
+    pub fn receive_ip(mut self, dev: &NetDevice) -> Result {
+        self.may_pull_data(IPV4_HLEN)?;
+        let skb = self.into_raw();
+        // SAFETY: `skb` is ours, with at least an IPv4 header linear at
+        // `data`; `dev` is alive during the call, and the stack owns the
+        // packet after `netif_receive_skb_core`, which must run with BHs
+        // disabled (`rcu_read_lock_bh` disables them; the function takes the
+        // RCU read lock itself). The scrubbing keeps `skb->sk`, so a
+        // prefetched socket stays attached.
+        unsafe {
+            bindings::skb_scrub_packet(skb, false);
+            bindings::handoff_skb_clear_vlan(skb);
+            bindings::handoff_skb_set_dev(skb, dev.as_ptr());
+            bindings::handoff_skb_set_protocol(skb, ETH_P_IP.to_be());
+            bindings::handoff_skb_set_pkt_type(skb, pkt_type::HOST);
+            bindings::skb_reset_network_header(skb);
+            bindings::skb_reset_mac_header(skb);
+            (*skb).mac_len = 0;
+            bindings::rcu_read_lock_bh();
+            bindings::netif_receive_skb_core(skb);
+            bindings::rcu_read_unlock_bh();
+        }
+        Ok(())
+    }
+
+    /// Sends an IPv4 packet built by the caller through the IP output path
+    /// of `net` (`ip_local_out`), as a local socket's packet: routed by its
+    /// addresses (protocol, ports, TOS and mark included), then netfilter
+    /// `OUTPUT` and `POSTROUTING`, fragmentation, neighbour resolution. This
+    /// is how SYNPROXY sends the packets it makes.
+    ///
+    /// `skb->data` must be at the IPv4 header, which must be complete; its
+    /// total length and header checksum are set on the way
+    /// (`__ip_local_out`), the transport checksum must be complete (or
+    /// `CHECKSUM_PARTIAL`). The source address must be an address of the
+    /// host (a service address on `lo` is), otherwise routing fails with
+    /// `ENETUNREACH`.
+    ///
+    /// The packet loses what it carried from elsewhere: owner socket, route,
+    /// conntrack state, extensions, timestamp, control block, device; a
+    /// checksum state other than `CHECKSUM_PARTIAL` becomes
+    /// `CHECKSUM_NONE`. Consumes the packet in every case. `EINVAL` for a
+    /// malformed header, routing errors (`ENETUNREACH`, `EHOSTUNREACH`, ...),
+    /// `ENOBUFS` if the packet was dropped on the way.
+    pub fn ip_local_out(mut self, net: &crate::net::namespace::Namespace) -> Result {
+        use crate::net::route::{Flow4, RouteV4, IPPROTO_TCP, IPPROTO_UDP};
+
+        self.reset_network_header();
+        self.may_pull_data(IPV4_HLEN)?;
+        let h: [u8; IPV4_HLEN] = self
+            .data()
+            .get(..IPV4_HLEN)
+            .and_then(|h| h.try_into().ok())
+            .ok_or(EINVAL)?;
+        if h[0] >> 4 != 4 {
+            return Err(EINVAL);
+        }
+        let ihl = usize::from(h[0] & 0xf) * 4;
+        let first_fragment = u16::from_be_bytes([h[6], h[7]]) & 0x1fff == 0;
+        let mut flow = Flow4 {
+            daddr: [h[16], h[17], h[18], h[19]],
+            saddr: [h[12], h[13], h[14], h[15]],
+            proto: h[9],
+            tos: h[1],
+            mark: self.mark(),
+            ..Flow4::default()
+        };
+        if !(IPV4_HLEN..=self.len() as usize).contains(&ihl) {
+            return Err(EINVAL);
+        }
+        // Ports for policy routing and multipath hashing, when there are.
+        if first_fragment
+            && (flow.proto == IPPROTO_TCP || flow.proto == IPPROTO_UDP)
+            && self.may_pull_data(ihl + 4).is_ok()
+        {
+            let ports: Option<[u8; 4]> = self
+                .data()
+                .get(ihl..ihl + 4)
+                .and_then(|p| p.try_into().ok());
+            if let Some(p) = ports {
+                flow.sport = u16::from_be_bytes([p[0], p[1]]);
+                flow.dport = u16::from_be_bytes([p[2], p[3]]);
+            }
+        }
+        let rt = RouteV4::output(net, &flow)?;
+        // `__ip_local_out` writes the header (length, checksum): make it
+        // private if it is shared with a clone.
+        self.make_writable(ihl)?;
+        let partial = self.is_checksum_partial();
+        let skb = self.as_ptr();
+        // SAFETY: The packet is ours; each call resets state the packet owns
+        // (the owner's destructor runs, references are dropped). The
+        // control block is IP's from here on, and must start out zeroed.
+        unsafe {
+            bindings::skb_orphan(skb);
+            bindings::skb_scrub_packet(skb, false);
+            bindings::skb_clear_tstamp(skb);
+            bindings::handoff_skb_clear_cb(skb);
+            bindings::handoff_skb_set_dev(skb, core::ptr::null_mut());
+        }
+        if !partial {
+            self.set_checksum_none();
+        }
+        let skb = self.into_raw();
+        // SAFETY: `skb` is ours, its data an IPv4 header, private; the route
+        // reference goes to the packet (`dst` is the first member of
+        // `rtable`), and the packet to `ip_local_out`, which consumes it.
+        // No socket sends it.
+        let rc = unsafe {
+            bindings::skb_dst_set(skb, rt.into_raw().cast::<bindings::dst_entry>());
+            bindings::ip_local_out(net.as_ptr(), core::ptr::null_mut(), skb)
+        };
+        xmit_result(rc)
+    }
+}
+
+/// Packets handed out one by one: the segments of
+/// [`SkBuffOwned::gso_segment`]. The packets not taken are freed (as
+/// dropped) with the list.
+///
+/// Not `Send`, as [`SkBuffOwned`].
+///
+/// # Invariants
+///
+/// `head` is null or the first of a list of packets linked by `skb->next`
+/// (the last one's null), each owned by this object and meeting the
+/// invariants of [`SkBuffOwned`] while this object lives.
+pub struct SkbList {
+    head: *mut bindings::sk_buff,
+}
+
+impl SkbList {
+    /// A list of one packet.
+    fn single(skb: SkBuffOwned) -> Self {
+        let head = skb.into_raw();
+        // SAFETY: `head` is ours; a packet that is not on a list may still
+        // have a stale `next` (the field is shared with other uses), which
+        // the list must not follow.
+        unsafe { bindings::skb_mark_not_on_list(head) };
+        // INVARIANT: One owned packet, `next` null.
+        Self { head }
+    }
+
+    /// Returns whether no packet is left.
+    pub fn is_empty(&self) -> bool {
+        self.head.is_null()
+    }
+}
+
+impl Iterator for SkbList {
+    type Item = SkBuffOwned;
+
+    fn next(&mut self) -> Option<SkBuffOwned> {
+        let skb = self.head;
+        if skb.is_null() {
+            return None;
+        }
+        // SAFETY: `skb` is the first packet of our list (type invariant).
+        // Unlinking it leaves the rest a list.
+        unsafe {
+            self.head = bindings::handoff_skb_next(skb);
+            bindings::skb_mark_not_on_list(skb);
+        }
+        // SAFETY: The packet was owned by the list and is given away now,
+        // meeting the invariants of `SkBuffOwned` (type invariant).
+        Some(unsafe { SkBuffOwned::from_raw(skb) })
+    }
+}
+
+impl Drop for SkbList {
+    fn drop(&mut self) {
+        // Each packet is freed as dropped when its `SkBuffOwned` drops.
+        self.by_ref().for_each(drop);
+    }
+}
