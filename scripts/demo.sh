@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demonstration, run inside the VM by `make demo`: build the test
-# topology (client, front server, two back-end servers in network namespaces),
-# start nginx on the servers, load handoff and show its state.
+# topology (client, front server f, back-end servers b1 and b2 in network
+# namespaces), start nginx on every server, make each a handoff node and
+# show connections to the VIP answered by f and served by different hosts.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/selftests/lib.sh"
@@ -17,46 +18,43 @@ for h in c f b1 b2; do
 done
 echo "  VIP $VIP on lo of f, b1, b2; the client routes it via f (10.0.1.2)"
 
-say "nginx on every server"
-for h in f b1 b2; do
-  d=$HANDOFF_TMP/nginx-$h
-  mkdir -p "$d"
-  echo "served by $h" > "$d/index.html"
-  head -c 20000000 /dev/zero > "$d/big"  # outlasts socket buffers at 50 kB/s
-  cat > "$d/nginx.conf" <<CONF
-daemon on; pid $d/nginx.pid; error_log $d/error.log;
-events { worker_connections 256; }
-http { access_log off; client_body_temp_path $d; proxy_temp_path $d; fastcgi_temp_path $d;
-       uwsgi_temp_path $d; scgi_temp_path $d;
-       server { listen 80; root $d; } }
-CONF
-  in_ns "$h" nginx -c "$d/nginx.conf" -e "$d/error.log" && echo "  nginx up in $h"
-done
+say "nginx on every server, each page naming its host"
+web_setup
+for h in $SERVERS; do echo "  $h: $(in_ns "$h" curl -s http://127.0.0.1/)"; done
 
 say "load handoff"
 module_load && echo "  $(grep -h . /sys/module/handoff/initstate) (refcnt $(cat /sys/module/handoff/refcnt))"
-dmesg | grep -E 'handoff' | tail -3 | sed 's/^/  dmesg: /'
 
-say "handoff service add $VIP:80 dev eth0  (on the front server f)"
-ho f service add "$VIP:80" dev eth0
-ho f service show | sed 's/^/  /'
+say "every server a node; f hands connections to its peers (policy weighted)"
+migrate_setup 80
+for h in $SERVERS; do
+  echo "  $h: $(ho "$h" node show | tr '\n' ' ')"
+done
+ho f peer show | sed 's/^/  f peer: /'
+ho f service show | sed 's/^/  f service: /'
 
-say "client -> VIP: the module answers the SYN, then injects the connection into f's stack"
-for i in 1 2 3; do in_ns c curl -s --max-time 5 "http://$VIP/" | sed 's/^/  /'; done
-echo "  a slow download keeps one connection open:"
-in_ns c curl -s -o /dev/null --limit-rate 50k --max-time 4 "http://$VIP/big" &
-sleep 1.5
-ho f conn show | sed 's/^/  temporary table: /'
-in_ns f ss -tin state established '( sport = :80 )' | sed 's/^/  /'
+say "client -> VIP: 12 connections, weights f 1, b1 1, b2 1"
+for i in $(seq 12); do in_ns c curl -s --max-time 5 "http://$VIP/"; done | sort | uniq -c | sed 's/^/  /'
+echo "  (b1 and b2 answered the client directly, from the VIP: direct server return)"
+
+say "a slow download handed to b1 (weights 0 1 0): f's forward table meanwhile"
+weights 0 1 0
+in_ns c curl -s -o /dev/null --limit-rate 100k --max-time 4 "http://$VIP/big" &
+sleep 2
+ho f conn show forward | sed 's/^/  /'
+echo "  b1's socket for it (the client's address, the VIP as source):"
+in_ns b1 ss -tn state established '( sport = :80 )' | sed 's/^/  /'
 wait
 
-say "handoff -s stats (front server)"
-ho f stats | sed 's/^global //' | tr ' ' '\n' | paste -d' ' - - | awk '$2 != 0' | sed 's/^/  /'
+say "counters (non-zero), front f and back-end b1"
+for h in f b1; do
+  echo "  $h:"
+  ho "$h" stats | sed 's/^global //' | tr ' ' '\n' | paste -d' ' - - | awk '$2 != 0' | sed 's/^/    /'
+done
 
 say "the module's KUnit suites ran at load:"
 debugfs_mount
 for s in /sys/kernel/debug/kunit/handoff*; do
   printf '  %s: %s\n' "$(basename "$s")" "$(grep -E '^ok|^not ok' "$s/results" | tail -1)"
 done
-for h in f b1 b2; do in_ns "$h" sh -c "kill \$(cat $HANDOFF_TMP/nginx-$h/nginx.pid)" 2>/dev/null; done
-say "done. Next: migration to the back-ends b1/b2 (see README.md)"
+say "done"

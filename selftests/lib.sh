@@ -168,3 +168,78 @@ wait_port() {
   done
   return 1
 }
+
+# --- migration ----------------------------------------------------------
+# The redistribution network carries the handoff datagrams (port FWD_PORT);
+# node ids: f 1, b1 2, b2 3.
+FWD_PORT=7000
+SERVERS="f b1 b2"
+node_id() { case $1 in f) echo 1 ;; b1) echo 2 ;; b2) echo 3 ;; esac; }
+node_addr() { case $1 in f) echo 10.0.2.2 ;; b1) echo 10.0.2.3 ;; b2) echo 10.0.2.4 ;; esac; }
+# web_setup: on every server nginx on :80 serving "served by HOST" (index),
+# a 10 MiB file (big) and its access log with client addresses, and
+# httpd.py on :9000 (POST answers the body's SHA-256).
+web_setup() {
+  local h d
+  head -c $((10 * 1024 * 1024)) /dev/urandom > "$HANDOFF_TMP/big"
+  for h in $SERVERS; do
+    d=$HANDOFF_TMP/www-$h-$$
+    mkdir -p "$d"
+    echo "served by $h" > "$d/index.html"
+    cp "$HANDOFF_TMP/big" "$d/big"
+    cat > "$d/nginx.conf" <<CONF
+daemon on; pid $d/nginx.pid; error_log $d/error.log; worker_processes 1;
+events { worker_connections 1024; }
+http { access_log $d/access.log; client_body_temp_path $d; proxy_temp_path $d;
+       fastcgi_temp_path $d; uwsgi_temp_path $d; scgi_temp_path $d;
+       keepalive_requests 1000;
+       server { listen 80 backlog=1024; root $d; } }
+CONF
+    in_ns "$h" nginx -c "$d/nginx.conf" -e "$d/error.log" || die "nginx in $h"
+    in_ns "$h" python3 "$here/httpd.py" 0.0.0.0 9000 >/dev/null 2>&1 &
+  done
+  for h in $SERVERS; do
+    wait_port "$h" 80 && wait_port "$h" 9000 || die "servers in $h"
+  done
+}
+# www HOST: the document root of HOST's nginx.
+www() { echo "$HANDOFF_TMP/www-$1-$$"; }
+# migrate_setup [PORTS...]: every server a handoff node with the others as
+# peers, the services VIP:PORT (80 and 9000 by default) on every server
+# (policy weighted on the front f, local on the back-ends), and the back-ends
+# set up for direct server return: the VIP on lo (topo_setup), no ARP for it
+# on their client-facing eth0, loose reverse-path filtering (client packets
+# reach them from the redistribution network).
+migrate_setup() {
+  local h p ports=${*:-80 9000}
+  for h in $SERVERS; do
+    in_ns "$h" sysctl -qw net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2 \
+      net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.lo.rp_filter=2
+    ho "$h" node set id "$(node_id "$h")" forward "$(node_addr "$h"):$FWD_PORT" || die "node set in $h"
+    for p in $SERVERS; do
+      [ "$p" = "$h" ] && continue
+      ho "$h" peer add "$(node_id "$p")" address "$(node_addr "$p")" || die "peer add in $h"
+    done
+    for p in $ports; do
+      if [ "$h" = f ]; then
+        ho f service add "$VIP:$p" dev eth0 policy weighted || die "service add in f"
+      else
+        ho "$h" service add "$VIP:$p" dev eth0 || die "service add in $h"
+      fi
+    done
+  done
+}
+# weights F B1 B2: the weighted policy's weights as the front f sees them.
+weights() {
+  ho f node set weight "$1" && ho f peer del 2 && ho f peer del 3 &&
+    ho f peer add 2 address 10.0.2.3 weight "$2" && ho f peer add 3 address 10.0.2.4 weight "$3"
+}
+# served_by N URL: N sequential connections to URL; prints "f b1 b2" counts
+# of the hosts that answered (index pages name their host), then failures.
+served_by() {
+  local urls
+  urls=$(for i in $(seq "$1"); do printf '%s ' "$2"; done)
+  # shellcheck disable=SC2086
+  in_ns c curl -s --max-time 10 -H 'Connection: close' $urls -w '\n' |
+    awk -v n="$1" '/^served by/ { c[$3]++; ok++ } END { printf "%d %d %d %d\n", c["f"], c["b1"], c["b2"], n - ok }'
+}

@@ -556,6 +556,11 @@ impl Config {
         self.peer_counters.get(i).map(|c| &**c)
     }
 
+    /// The shared counters of peer `i` (the packet path's view).
+    pub(crate) fn peer_counters_arc(&self, i: usize) -> Option<&Arc<Counters>> {
+        self.peer_counters.get(i)
+    }
+
     /// The index of peer `id`, or where it would be inserted.
     pub(crate) fn find_peer(&self, id: u32) -> core::result::Result<usize, usize> {
         self.peers.binary_search_by(|p| p.id.cmp(&id))

@@ -4,15 +4,25 @@
 //! module answered, until the local stack or a peer owns them. The forward
 //! table: connections a peer owns, whose client packets go to it.
 //!
+//! The pending table: handoffs offered to a peer and not yet acknowledged.
+//! The adopted table: connections peers handed to this node.
+//!
 //! Lookups are lockless (RCU); an entry's state machine and negotiated
 //! options change only under its bucket lock. Entries expire on the
 //! instance's timer: half-open ones after the service's SYN timeout, the
 //! others after its idle timeout.
 
-use crate::proto::{conn::Conn, cookie::Tuple};
+use crate::proto::{
+    conn::Conn,
+    cookie::Tuple,
+    migrate::{Flow, Handoff},
+};
 use crate::services::ServiceSlot;
+use crate::stats::Counters;
+use kernel::prelude::*;
 use kernel::sync::rcu_table::{HashSeed, RcuTable, TableKey};
-use kernel::timer::Jiffies;
+use kernel::sync::Arc;
+use kernel::timer::{msecs_to_jiffies, time_after, Jiffies};
 
 /// A connection's tuple as the client sends it (`saddr` = client).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -94,18 +104,159 @@ pub(crate) struct FwdShared {
     /// The ISN of our SYN-ACK.
     pub(crate) local_isn: u32,
     /// The entry's place in its service's `max-forward`.
-    pub(crate) _slot: ServiceSlot,
+    pub(crate) slot: ServiceSlot,
+}
+
+impl FwdShared {
+    /// The entry's place in its service's limit (and its counters).
+    pub(crate) fn slot(&self) -> &ServiceSlot {
+        &self.slot
+    }
+}
+
+/// Where a forward entry's handoff is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FwdState {
+    /// NEW sent, no MIGRATED_ACK yet: packets go as DATA with flow id 0.
+    Migrating,
+    /// The peer owns the connection.
+    Forwarded,
+    /// No answer by the deadline: the client's next segment takes the
+    /// fallback (local injection, or a reset without a listener).
+    TimedOut,
 }
 
 /// A forward entry's mutable part.
 pub(crate) struct FwdEntry {
     /// The peer's flow id of the connection (0 until it acknowledged).
     pub(crate) flow_id: u32,
+    /// Where the handoff is.
+    pub(crate) state: FwdState,
+    /// What the client's packets say about the connection's end.
+    pub(crate) flow: Flow,
+    /// Client packets forwarded, and their bytes.
+    pub(crate) packets: u64,
+    /// Bytes of the forwarded packets (IP headers included).
+    pub(crate) bytes: u64,
     /// The last packet forwarded (for the idle timeout).
     pub(crate) last_seen: Jiffies,
-    /// The idle timeout of the entry's service.
-    pub(crate) idle_timeout: Jiffies,
+    /// The idle timeout of the entry's service (ms).
+    pub(crate) idle_ms: u32,
+}
+
+impl FwdEntry {
+    /// A new entry, in `state`.
+    pub(crate) fn new(state: FwdState, flow_id: u32, now: Jiffies, idle_ms: u32) -> Self {
+        Self {
+            flow_id,
+            state,
+            flow: Flow::new(),
+            packets: 0,
+            bytes: 0,
+            last_seen: now,
+            idle_ms,
+        }
+    }
+
+    /// Whether the entry outlived its time at `now`: the idle timeout, or
+    /// the linger time after a client FIN.
+    pub(crate) fn expired(&self, now: Jiffies) -> bool {
+        flow_expired(&self.flow, self.last_seen, self.idle_ms, now)
+    }
+}
+
+/// Whether a flow last seen at `last_seen` with an idle timeout of
+/// `idle_ms` is over at `now`.
+fn flow_expired(flow: &Flow, last_seen: Jiffies, idle_ms: u32, now: Jiffies) -> bool {
+    let ms = flow.expiry_ms(u64::from(idle_ms)).min(u64::from(u32::MAX)) as u32;
+    time_after(now, last_seen.wrapping_add(msecs_to_jiffies(ms)))
 }
 
 /// The forward table of an instance.
 pub(crate) type FwdTable = RcuTable<ConnKey, FwdShared, FwdEntry>;
+
+/// The origin's reference of a connection being handed over (its key in the
+/// pending table, `handoff_encap_hdr.conn_ref`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConnRef(pub(crate) u32);
+
+impl TableKey for ConnRef {
+    fn hash(&self, seed: &HashSeed) -> u32 {
+        seed.jhash_words(&[self.0])
+    }
+}
+
+/// What readers of a pending handoff see: fixed when NEW was first sent.
+pub(crate) struct PendShared {
+    /// The connection (its forward entry's key).
+    pub(crate) key: ConnKey,
+    /// The peer offered the connection.
+    pub(crate) peer: u32,
+    /// The client's next sequence number after the request bytes sent in
+    /// NEW, and our next one: what a reset to the client carries.
+    pub(crate) rcv_nxt: u32,
+    /// Our next sequence number (our ISN + 1).
+    pub(crate) snd_nxt: u32,
+    /// The service's counters.
+    pub(crate) svc: Arc<Counters>,
+}
+
+/// A pending handoff's mutable part.
+pub(crate) struct PendEntry {
+    /// Retransmission schedule and deadline.
+    pub(crate) handoff: Handoff,
+    /// The whole NEW datagram, for retransmissions.
+    pub(crate) msg: KVec<u8>,
+    /// The deadline passed (counted once; the entry waits for the client's
+    /// retransmission to take the fallback).
+    pub(crate) timed_out: bool,
+}
+
+/// Handoffs waiting for their MIGRATED_ACK, by conn_ref.
+pub(crate) type PendTable = RcuTable<ConnRef, PendShared, PendEntry>;
+
+/// A connection a peer handed to this node: the peer and its conn_ref.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AdoptKey {
+    /// The origin's node id.
+    pub(crate) peer: u32,
+    /// The origin's reference of the connection.
+    pub(crate) conn_ref: u32,
+}
+
+impl TableKey for AdoptKey {
+    fn hash(&self, seed: &HashSeed) -> u32 {
+        seed.jhash_words(&[self.peer, self.conn_ref])
+    }
+}
+
+/// An adopted connection (target side), or DATA waiting for its NEW.
+pub(crate) struct AdoptEntry {
+    /// Our flow id; 0 while the connection is not injected yet.
+    pub(crate) flow_id: u32,
+    /// The connection's tuple (valid once injected).
+    pub(crate) key: ConnKey,
+    /// What the client's packets say about the connection's end.
+    pub(crate) flow: Flow,
+    /// Client packets that came before the connection was injected, in
+    /// order of arrival (copies: no packet is held across the wait).
+    pub(crate) early: KVec<KVec<u8>>,
+    /// Their bytes.
+    pub(crate) early_bytes: usize,
+    /// A NEW is being injected on some CPU (another copy waits).
+    pub(crate) busy: bool,
+    /// The last datagram (for the timeouts).
+    pub(crate) last_seen: Jiffies,
+    /// How long the entry lives without datagrams (ms).
+    pub(crate) idle_ms: u32,
+}
+
+impl AdoptEntry {
+    /// Whether the entry outlived its time at `now`.
+    pub(crate) fn expired(&self, now: Jiffies) -> bool {
+        flow_expired(&self.flow, self.last_seen, self.idle_ms, now)
+    }
+}
+
+/// Connections adopted from peers, by origin and conn_ref.
+pub(crate) type AdoptTable = RcuTable<AdoptKey, (), AdoptEntry>;

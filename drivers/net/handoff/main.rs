@@ -17,18 +17,26 @@ use kernel::prelude::*;
 
 mod config;
 mod conntab;
+mod forward;
+mod handshake;
 mod ingress;
+mod inject;
 mod netlink;
 mod netns;
+mod origin;
+mod peers;
 pub mod proto;
+mod select;
 mod services;
 mod stats;
+mod target;
 #[cfg(CONFIG_KUNIT)]
 mod tests;
 #[cfg(CONFIG_KUNIT)]
 mod tests_net;
 #[cfg(CONFIG_KUNIT)]
 mod tests_sync;
+mod tunnel;
 mod uapi;
 
 module! {

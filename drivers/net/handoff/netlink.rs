@@ -614,6 +614,8 @@ fn put_conn(p: &mut impl Put, e: &ConnEntry) -> Result {
     if e.table == Table::Forward {
         n.put_u32(HANDOFF_A_CONN_PEER_ID, e.peer_id)?;
         n.put_u32(HANDOFF_A_CONN_FLOW_ID, e.flow_id)?;
+        n.put_u64(HANDOFF_A_CONN_PACKETS, e.packets, HANDOFF_A_CONN_PAD)?;
+        n.put_u64(HANDOFF_A_CONN_BYTES, e.bytes, HANDOFF_A_CONN_PAD)?;
     }
     n.put_u64(HANDOFF_A_CONN_AGE_MS, e.age_ms, HANDOFF_A_CONN_PAD)?;
     n.put_u32(HANDOFF_A_CONN_REF, e.conn_ref)?;
@@ -717,7 +719,17 @@ fn node_set(info: &Info<'_>) -> Result {
     node.forward = forward.or(node.forward);
     node.sync = sync.or(node.sync);
     node.weight = weight.unwrap_or(node.weight);
-    cfg.node = node;
+    let old = core::mem::replace(&mut cfg.node, node);
+    // The redistribution socket follows the forward endpoint.
+    if let Err(e) = HandoffNet::of(info.net()).apply_node(info.net(), &cfg) {
+        cfg.node = old;
+        let msg = if e == crate::netns::eopnotsupp() {
+            c_str!("IPv6 forward addresses are not supported yet")
+        } else {
+            c_str!("cannot open the forward socket on that address and port")
+        };
+        return Err(info.fail_attr(e, &nest, msg));
+    }
     Ok(())
 }
 
@@ -904,7 +916,11 @@ fn peer_add(info: &Info<'_>) -> Result {
             c_str!("too many peers (at most 1024 per namespace)"),
         ));
     }
-    cfg.add_peer(peer)?;
+    let i = cfg.add_peer(peer)?;
+    if let Err(e) = HandoffNet::of(info.net()).apply_node(info.net(), &cfg) {
+        let _ = cfg.remove_peer(i);
+        return Err(e);
+    }
     Ok(())
 }
 
@@ -942,6 +958,9 @@ fn peer_del(info: &Info<'_>) -> Result {
             .find_peer(id)
             .map_err(|_| info.fail_attr(ENOENT, &a, c_str!("no such peer")))?;
         let mut peer = cfg.remove_peer(i)?;
+        // Publishing a smaller set allocates; if that fails the old set
+        // stays published, and its peer finds no forward entries.
+        let _ = hn.apply_node(info.net(), &cfg);
         // A deleted peer that was up can no longer be chosen: it is down
         // for the listeners.
         if peer.state == PeerState::Up {

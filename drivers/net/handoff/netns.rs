@@ -2,15 +2,19 @@
 
 //! Per network namespace state: one handoff instance per namespace.
 
-use crate::config::{Config, IpAddr};
-use crate::conntab::{ConnKey, FwdTable, TempTable};
+use crate::config::{Config, Endpoint, IpAddr};
+use crate::conntab::{AdoptTable, ConnKey, FwdTable, PendTable, TempTable};
 use crate::ingress::Ingress;
+use crate::peers::PeerSet;
 use crate::services::{ServiceRt, ServiceSet};
 use crate::stats::{Counter, Counters};
+use crate::tunnel::{Redistribution, Tunnel};
 use core::ops::ControlFlow;
+use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::net::device::{rtnl_lock, NetDevice, NetdevEvent, NotifierHandler, Rtnl};
 use kernel::net::namespace::{Namespace, Pernet, PernetData, PernetKind};
 use kernel::net::netfilter::{Priority, Registration};
+use kernel::net::udp_tunnel::SockAddrV4;
 use kernel::prelude::*;
 use kernel::sync::rcu::{Guard, RcuBox};
 use kernel::sync::rcu_table::IterPos;
@@ -26,6 +30,14 @@ const TEMP_MAX_ENTRIES: usize = 65536;
 const FWD_BUCKET_BITS: u32 = 14;
 /// Entries of the forward table at most.
 const FWD_MAX_ENTRIES: usize = 1 << 20;
+/// Buckets of the pending table (2^8): handoffs in flight are few.
+const PEND_BUCKET_BITS: u32 = 8;
+/// Handoffs in flight at most.
+const PEND_MAX_ENTRIES: usize = 16384;
+/// Buckets of the adopted table (2^12).
+const ADOPT_BUCKET_BITS: u32 = 12;
+/// Adopted connections tracked at most.
+const ADOPT_MAX_ENTRIES: usize = 1 << 20;
 /// How often the expiry timer runs (ms).
 const GC_INTERVAL_MS: u32 = 1000;
 
@@ -40,7 +52,7 @@ pub(crate) static PERNET: Pernet<HandoffNet> = Pernet::new(PernetKind::Device);
 pub(crate) struct HandoffNet {
     /// The namespace's inode number, to name it in log messages.
     pub(crate) inum: u32,
-    /// Event and drop counters of this instance (shared with the timer).
+    /// Event and drop counters of this instance (shared with the timers).
     pub(crate) counters: Arc<Counters>,
     /// Node settings, services and peers, set through the netlink family.
     #[pin]
@@ -53,22 +65,82 @@ pub(crate) struct HandoffNet {
     hooks: Mutex<KVec<Option<Registration<Ingress>>>>,
     /// The key of the SYN-ACK ISNs (cookies) and TSval offsets.
     secret: [u8; 16],
-    /// The expiry timer, owning the temporary table it sweeps.
+    /// What the packet path and the timers share.
+    pub(crate) st: Arc<Shared>,
+    /// The expiry timer.
     #[pin]
     gc: Timer<Gc>,
+    /// The NEW retransmission timer, running while handoffs are in flight.
+    #[pin]
+    retx: Timer<Retransmit>,
+}
+
+/// The state the packet path, the redistribution socket and the timers
+/// share: the tables, the socket, the peers.
+pub(crate) struct Shared {
+    /// Half-open and not yet dispatched connections.
+    pub(crate) temp: TempTable,
+    /// Connections handed to peers.
+    pub(crate) fwd: FwdTable,
+    /// Handoffs waiting for their MIGRATED_ACK.
+    pub(crate) pending: PendTable,
+    /// Connections adopted from peers.
+    pub(crate) adopted: AdoptTable,
+    /// The instance's counters.
+    pub(crate) counters: Arc<Counters>,
+    /// The redistribution socket, while the node has a forward endpoint.
+    pub(crate) tunnel: RcuBox<Tunnel>,
+    /// The peers as published.
+    pub(crate) peers: RcuBox<PeerSet>,
+    /// The next conn_ref to hand out (never 0).
+    next_ref: AtomicU32,
+    /// The next flow id to hand out (never 0).
+    next_flow: AtomicU32,
+}
+
+impl Shared {
+    /// A conn_ref for a new handoff (never 0).
+    pub(crate) fn new_conn_ref(&self) -> u32 {
+        loop {
+            let r = self.next_ref.fetch_add(1, Ordering::Relaxed);
+            if r != 0 {
+                return r;
+            }
+        }
+    }
+
+    /// A flow id for an adopted connection (never 0): the node's
+    /// connection counter.
+    pub(crate) fn new_flow_id(&self) -> u32 {
+        loop {
+            let r = self.next_flow.fetch_add(1, Ordering::Relaxed);
+            if r != 0 {
+                return r;
+            }
+        }
+    }
+
+    /// The published peers.
+    pub(crate) fn peers<'g>(&'g self, guard: &'g Guard) -> Option<&'g PeerSet> {
+        self.peers.read(guard)
+    }
+
+    /// The redistribution socket, if there is one.
+    pub(crate) fn tunnel<'g>(&'g self, guard: &'g Guard) -> Option<&'g Tunnel> {
+        self.tunnel.read(guard)
+    }
 }
 
 /// What the expiry timer works on.
 pub(crate) struct Gc {
-    table: TempTable,
-    fwd: FwdTable,
-    counters: Arc<Counters>,
+    st: Arc<Shared>,
 }
 
 impl TimerCallback for Gc {
     fn run(timer: &Timer<Self>) {
+        let st = &timer.st;
         let now = jiffies();
-        let gone = timer.table.retain(|_, _, e| {
+        let gone = st.temp.retain(|_, _, e| {
             let limit = match e.conn.state() {
                 crate::proto::conn::State::SynRecv
                 | crate::proto::conn::State::Established
@@ -77,17 +149,45 @@ impl TimerCallback for Gc {
             };
             !time_after(now, e.last_seen.wrapping_add(limit))
         });
-        let idle = timer
-            .fwd
-            .retain(|_, _, e| !time_after(now, e.last_seen.wrapping_add(e.idle_timeout)));
-        timer.counters.add(Counter::Timeouts, (gone + idle) as u64);
-        timer
-            .counters
-            .set(Counter::TemporaryEntries, timer.table.len() as u64);
-        timer
-            .counters
-            .set(Counter::ForwardEntries, timer.fwd.len() as u64);
+        // Flows past their linger time after a client FIN ended; the
+        // others timed out.
+        let mut ended = 0u64;
+        let mut early_lost = 0u64;
+        let fwd = st.fwd.retain(|_, _, e| {
+            let keep = !e.expired(now);
+            ended += u64::from(!keep && e.flow.fin_seen());
+            keep
+        });
+        let adopted = st.adopted.retain(|_, (), e| {
+            let keep = !e.expired(now);
+            if !keep {
+                early_lost += e.early.len() as u64;
+                ended += u64::from(e.flow.fin_seen());
+            }
+            keep
+        });
+        let c = &st.counters;
+        c.add(Counter::FlowsEnded, ended);
+        c.add(Counter::Timeouts, (gone + fwd + adopted) as u64 - ended);
+        c.add(Counter::DataDropped, early_lost);
+        c.set(Counter::TemporaryEntries, st.temp.len() as u64);
+        c.set(Counter::ForwardEntries, st.fwd.len() as u64);
+        c.set(Counter::AdoptedEntries, st.adopted.len() as u64);
         timer.schedule_after_msecs(GC_INTERVAL_MS);
+    }
+}
+
+/// What the NEW retransmission timer works on.
+pub(crate) struct Retransmit {
+    st: Arc<Shared>,
+}
+
+impl TimerCallback for Retransmit {
+    fn run(timer: &Timer<Self>) {
+        crate::origin::tick(&timer.st);
+        if !timer.st.pending.is_empty() {
+            timer.schedule_after_msecs(crate::origin::TICK_MS);
+        }
     }
 }
 
@@ -98,19 +198,49 @@ impl PernetData for HandoffNet {
 
     fn init(net: &Namespace) -> impl PinInit<Self, Error> {
         let counters = Arc::new(Counters::new(), GFP_KERNEL);
-        let gc = counters.as_ref().map_err(|_| ENOMEM).and_then(|c| {
-            Ok(Gc {
-                table: TempTable::new(
-                    c_str!("handoff_temporary"),
-                    TEMP_BUCKET_BITS,
-                    TEMP_MAX_ENTRIES,
-                )?,
-                fwd: FwdTable::new(c_str!("handoff_forward"), FWD_BUCKET_BITS, FWD_MAX_ENTRIES)?,
-                counters: c.clone(),
-            })
+        let st = counters.as_ref().map_err(|_| ENOMEM).and_then(|c| {
+            Ok(Arc::new(
+                Shared {
+                    temp: TempTable::new(
+                        c_str!("handoff_temporary"),
+                        TEMP_BUCKET_BITS,
+                        TEMP_MAX_ENTRIES,
+                    )?,
+                    fwd: FwdTable::new(
+                        c_str!("handoff_forward"),
+                        FWD_BUCKET_BITS,
+                        FWD_MAX_ENTRIES,
+                    )?,
+                    pending: PendTable::new(
+                        c_str!("handoff_pending"),
+                        PEND_BUCKET_BITS,
+                        PEND_MAX_ENTRIES,
+                    )?,
+                    adopted: AdoptTable::new(
+                        c_str!("handoff_adopted"),
+                        ADOPT_BUCKET_BITS,
+                        ADOPT_MAX_ENTRIES,
+                    )?,
+                    counters: c.clone(),
+                    tunnel: RcuBox::empty(),
+                    peers: RcuBox::empty(),
+                    next_ref: AtomicU32::new(kernel::random::u32()),
+                    next_flow: AtomicU32::new(1),
+                },
+                GFP_KERNEL,
+            )?)
         });
         let mut secret = [0u8; 16];
         kernel::random::fill_bytes(&mut secret);
+        let st = st.map(|st| {
+            let gc = Gc { st: st.clone() };
+            let retx = Retransmit { st: st.clone() };
+            (st, gc, retx)
+        });
+        let (st, gc, retx) = match st {
+            Ok(v) => (Ok(v.0), Ok(v.1), Ok(v.2)),
+            Err(e) => (Err(e), Err(e), Err(e)),
+        };
         try_pin_init!(HandoffNet {
             inum: net.inum(),
             counters: counters?,
@@ -118,7 +248,9 @@ impl PernetData for HandoffNet {
             services: RcuBox::empty(),
             hooks <- new_mutex!(KVec::new(), "HandoffNet::hooks"),
             secret,
+            st: st?,
             gc <- new_timer!(gc?, "HandoffNet::gc"),
+            retx <- new_timer!(retx?, "HandoffNet::retx"),
         }? Error)
         .pin_chain(|this| {
             this.gc.schedule_after_msecs(GC_INTERVAL_MS);
@@ -127,11 +259,14 @@ impl PernetData for HandoffNet {
     }
 
     fn pre_exit(&self, _net: &Namespace) {
-        // No new packets: unhook every device, then unpublish the services.
+        // No new packets: unhook every device, close the redistribution
+        // socket, then unpublish the services and peers.
         for slot in self.hooks.lock().as_mut_slice() {
             *slot = None;
         }
+        self.st.tunnel.replace(None);
         self.services.replace(None);
+        self.st.peers.replace(None);
     }
 }
 
@@ -143,12 +278,58 @@ impl HandoffNet {
 
     /// The temporary table.
     pub(crate) fn table(&self) -> &TempTable {
-        &self.gc.table
+        &self.st.temp
     }
 
     /// The forward table.
     pub(crate) fn forward(&self) -> &FwdTable {
-        &self.gc.fwd
+        &self.st.fwd
+    }
+
+    /// Makes sure the NEW retransmission timer runs (a handoff started).
+    pub(crate) fn retransmit_soon(&self) {
+        if !self.retx.is_pending() {
+            self.retx.schedule_after_msecs(crate::origin::TICK_MS);
+        }
+    }
+
+    /// The published services.
+    pub(crate) fn services<'g>(&'g self, guard: &'g Guard) -> Option<&'g ServiceSet> {
+        self.services.read(guard)
+    }
+
+    /// Makes the redistribution socket follow the node's forward endpoint
+    /// and the packet path's peers follow the configuration. Process
+    /// context; the caller holds the config lock. On error nothing changed.
+    pub(crate) fn apply_node(&self, net: &Namespace, cfg: &Config) -> Result {
+        let want = match cfg.node.forward {
+            None => None,
+            Some(Endpoint {
+                addr: IpAddr::V4(addr),
+                port,
+            }) => Some(SockAddrV4 { addr, port }),
+            Some(_) => return Err(eopnotsupp()),
+        };
+        let have = {
+            let guard = kernel::sync::rcu::read_lock();
+            self.st.tunnel(&guard).map(|t| t.local())
+        };
+        let peers = KBox::new(PeerSet::of(cfg)?, GFP_KERNEL)?;
+        if have != want {
+            // The old socket goes first: the new one may take its port.
+            self.st.tunnel.replace(None);
+            if let Some(local) = want {
+                let handler = Arc::new(Redistribution, GFP_KERNEL)?;
+                // SAFETY: The socket lives in this namespace's state: it is
+                // closed in `pre_exit` and, at the latest, dropped with the
+                // state in the namespace's `exit`, before the namespace is
+                // freed (the timers holding the state go with it).
+                let t = unsafe { Tunnel::new_unchecked(net, local, handler)? };
+                self.st.tunnel.replace(Some(KBox::new(t, GFP_KERNEL)?));
+            }
+        }
+        self.st.peers.replace(Some(peers));
+        Ok(())
     }
 
     /// The key of the ISNs and TSval offsets.
@@ -287,7 +468,9 @@ impl HandoffNet {
             }),
             Table::Forward => self.forward().for_each_from(&mut pos, |k, s, m| {
                 flow(&ConnEntry {
-                    state: crate::uapi::HANDOFF_CONN_STATE_FORWARDED,
+                    state: fwd_state(m.state),
+                    packets: m.packets,
+                    bytes: m.bytes,
                     client_isn: s.client_isn,
                     local_isn: s.local_isn,
                     peer_id: s.peer,
@@ -311,7 +494,10 @@ impl HandoffNet {
             Some(Table::Forward) => 0,
         };
         let forward = match table {
-            None | Some(Table::Forward) => self.forward().clear() as u64,
+            None | Some(Table::Forward) => {
+                self.st.pending.clear();
+                self.forward().clear() as u64
+            }
             Some(Table::Temporary) => 0,
         };
         temporary + forward
@@ -323,12 +509,16 @@ impl HandoffNet {
         let addr = key.addr.to_mapped();
         let other = |k: &ConnKey| !(k.0.daddr == addr && k.0.dport == key.port);
         self.table().retain(|k, _, _| other(k));
+        self.st.pending.retain(|_, s, _| other(&s.key));
         self.forward().retain(|k, _, _| other(k));
     }
 
-    /// Removes the forward entries pointing at peer `id` (being deleted).
+    /// Removes the forward entries pointing at peer `id` (being deleted),
+    /// the handoffs offered to it and the connections adopted from it.
     pub(crate) fn conn_drop_peer(&self, id: u32) {
+        self.st.pending.retain(|_, s, _| s.peer != id);
         self.forward().retain(|_, s, _| s.peer != id);
+        self.st.adopted.retain(|k, (), _| k.peer != id);
     }
 
     /// Puts up to `count` synthetic entries of the service `key`, owned by
@@ -344,7 +534,7 @@ impl HandoffNet {
         peer: u32,
         count: u32,
     ) -> Option<u32> {
-        use crate::conntab::{FwdEntry, FwdShared};
+        use crate::conntab::{FwdEntry, FwdShared, FwdState};
         use crate::proto::cookie::{v4_mapped, Tuple};
         /// Client addresses of 198.18.0.0/16 times ports per address.
         const TUPLES: u32 = (1 << 16) * 50_000;
@@ -353,8 +543,7 @@ impl HandoffNet {
         // RCU section: the loop below allocates and takes long.
         let svc = {
             let guard = kernel::sync::rcu::read_lock();
-            self.services
-                .read(&guard)
+            self.services(&guard)
                 .and_then(|set| set.get(&daddr, key.port))
                 .map(|s| s.forward_reserver())
         }?;
@@ -381,13 +570,9 @@ impl HandoffNet {
                 conn_ref: i,
                 client_isn: i.wrapping_mul(0x9e37_79b9),
                 local_isn: !i,
-                _slot: slot,
+                slot,
             };
-            let entry = FwdEntry {
-                flow_id: i,
-                last_seen: now,
-                idle_timeout: svc.idle_timeout(),
-            };
+            let entry = FwdEntry::new(FwdState::Forwarded, i, now, svc.idle_ms());
             match self.forward().insert(k, shared, entry, GFP_KERNEL) {
                 Ok(()) => put += 1,
                 Err(e) if e == EEXIST => {}
@@ -414,8 +599,26 @@ impl ConnEntry {
             age_ms: 0,
             flow_id: 0,
             conn_ref: 0,
+            packets: 0,
+            bytes: 0,
         }
     }
+}
+
+/// The UAPI state of a forward entry.
+fn fwd_state(s: crate::conntab::FwdState) -> u32 {
+    use crate::conntab::FwdState;
+    use crate::uapi::*;
+    match s {
+        FwdState::Migrating | FwdState::TimedOut => HANDOFF_CONN_STATE_MIGRATING,
+        FwdState::Forwarded => HANDOFF_CONN_STATE_FORWARDED,
+    }
+}
+
+/// `EOPNOTSUPP` (`kernel::error::code` has only the kernel-internal
+/// `ENOTSUPP`).
+pub(crate) fn eopnotsupp() -> Error {
+    Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32))
 }
 
 /// The UAPI address of a proto address (v4-mapped for IPv4).
@@ -487,4 +690,8 @@ pub(crate) struct ConnEntry {
     pub(crate) flow_id: u32,
     /// This node's reference of the connection.
     pub(crate) conn_ref: u32,
+    /// Client packets forwarded (forward table).
+    pub(crate) packets: u64,
+    /// Their bytes (forward table).
+    pub(crate) bytes: u64,
 }

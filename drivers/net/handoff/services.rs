@@ -3,7 +3,8 @@
 //! The services as the packet path sees them: an immutable snapshot of the
 //! configuration, published with RCU after every change.
 
-use crate::config::{Config, MAX_IFACES};
+use crate::config::{self, Config, MAX_IFACES};
+use crate::proto::select::Policy;
 use crate::stats::{Counter, Counters};
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -23,8 +24,9 @@ pub(crate) struct ServiceRt {
     /// At most this many of its connections in the temporary table.
     max_temporary: u32,
     /// At most this many of its connections in the forward table.
-    #[cfg_attr(not(handoff_debug), allow(dead_code))] // Used by migration.
     max_forward: u32,
+    /// How the node of a connection is chosen.
+    pub(crate) policy: Policy,
     /// The service's counters (the configuration's: they outlive a change
     /// of the service's settings).
     pub(crate) counters: Arc<Counters>,
@@ -66,9 +68,16 @@ impl ForwardReserver {
         ServiceSlot::reserve(&self.counters, Counter::ForwardEntries, self.max)
     }
 
-    /// The service's idle timeout.
-    pub(crate) fn idle_timeout(&self) -> kernel::timer::Jiffies {
-        kernel::timer::msecs_to_jiffies(self.idle_timeout_ms)
+    /// The service's idle timeout (ms).
+    pub(crate) fn idle_ms(&self) -> u32 {
+        self.idle_timeout_ms
+    }
+}
+
+impl ServiceSlot {
+    /// The counters of the slot's service.
+    pub(crate) fn counters(&self) -> &Arc<Counters> {
+        &self.counters
     }
 }
 
@@ -89,6 +98,18 @@ impl ServiceRt {
     /// has its maximum already.
     pub(crate) fn reserve_temporary(&self) -> Option<ServiceSlot> {
         self.reserve(Counter::TemporaryEntries, self.max_temporary)
+    }
+
+    /// Counts a new forward entry of the service; `None` at its
+    /// `max-forward`.
+    pub(crate) fn reserve_forward(&self) -> Option<ServiceSlot> {
+        self.reserve(Counter::ForwardEntries, self.max_forward)
+    }
+
+    /// Whether connections of the service may be handed to peers (its
+    /// SYN-ACKs then leave room for the encapsulation in the MSS).
+    pub(crate) fn may_migrate(&self) -> bool {
+        self.policy != Policy::Local
     }
 
     /// What counting forward entries of the service takes, for use outside
@@ -131,6 +152,7 @@ impl ServiceSet {
                     idle_timeout_ms: s.idle_timeout,
                     max_temporary: s.max_temporary,
                     max_forward: s.max_forward,
+                    policy: select_policy(s.policy, s.fallback),
                     counters: cfg.service_counters_arc(i).ok_or(EINVAL)?.clone(),
                 },
                 GFP_KERNEL,
@@ -147,7 +169,6 @@ impl ServiceSet {
     }
 
     /// The service `addr:port`, on whichever devices.
-    #[cfg(handoff_debug)]
     pub(crate) fn get(&self, addr: &[u8; 16], port: u16) -> Option<&ServiceRt> {
         self.list.iter().find(|s| s.port == port && s.addr == *addr)
     }
@@ -166,5 +187,17 @@ impl ServiceSet {
             }
         }
         Ok(all)
+    }
+}
+
+/// The selection policy of a configured one. The policies that need the
+/// sync channel or the request's content are not built yet: their
+/// fallback serves (local when that is not built either).
+fn select_policy(p: config::Policy, fallback: config::Policy) -> Policy {
+    match p {
+        config::Policy::Local => Policy::Local,
+        config::Policy::Weighted => Policy::Weighted,
+        _ if p.has_fallback() && fallback == config::Policy::Weighted => Policy::Weighted,
+        _ => Policy::Local,
     }
 }

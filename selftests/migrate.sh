@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Connections handed to a peer: the front f answers the handshake, hands
+# the connection to b1 (NEW / MIGRATED_ACK over UDP on the redistribution
+# network), forwards the client's later packets as DATA, and b1's nginx
+# answers the client directly from the VIP (direct server return).
+. "$(dirname "$0")/lib.sh"
+
+ktap_plan 14
+[ -x "${HANDOFF_CLI:-}" ] || die "HANDOFF_CLI not set"
+topo_setup
+module_load || die "insmod"
+web_setup
+migrate_setup
+weights 0 1 0   # every connection to b1
+
+# Nothing from f to the client but SYN-ACKs: capture f's client side.
+in_ns f tcpdump -nn -l -i eth0 "src host $VIP and tcp[13] & 2 == 0" \
+  > "$HANDOFF_TMP/dsr.txt" 2>/dev/null &
+dumper=$!
+sleep 1
+nstat_frag0=$(for h in $SERVERS; do in_ns "$h" nstat -az IpFragCreates IpReasmReqds; done | awk '/^Ip/ { s += $2 } END { print s + 0 }')
+
+page=$(in_ns c curl -s --max-time 10 "http://$VIP/")
+check "curl to the VIP gets b1's page ($page)" [ "$page" = "served by b1" ]
+check "b1's nginx logged the client's real address" grep -q '^10\.0\.1\.1 ' "$(www b1)/access.log"
+check "f's nginx served nothing" [ ! -s "$(www f)/access.log" ]
+fwd=$(ho f conn show forward)
+diag "$fwd"
+sleep 1
+check "f counted the handoff (migrated $(counter f migrated), new_sent $(counter f new_sent))" \
+  [ "$(counter f migrated)" -ge 1 -a "$(counter f new_sent)" -ge 1 ]
+check "b1 adopted it (adopted $(counter b1 adopted))" [ "$(counter b1 adopted)" -ge 1 ]
+
+urls=$(for i in $(seq 10); do printf 'http://%s/ ' "$VIP"; done)
+out=$(in_ns c curl -s --max-time 20 -w 'connects %{num_connects}\n' $urls)
+ok=$(grep -c '^served by b1$' <<< "$out")
+conns=$(awk '/^connects/ { s += $2 } END { print s }' <<< "$out")
+check "keep-alive: 10 requests served by b1 ($ok) on $conns connection(s)" [ "$ok" = 10 -a "$conns" = 1 ]
+
+want=$(sha256sum < "$HANDOFF_TMP/big" | cut -d' ' -f1)
+got=$(in_ns c curl -s --max-time 120 "http://$VIP/big" | sha256sum | cut -d' ' -f1)
+check "10 MiB GET through the handoff: checksums match" [ "$got" = "$want" ]
+head -c $((1024 * 1024)) /dev/urandom > "$HANDOFF_TMP/upload"
+want=$(sha256sum < "$HANDOFF_TMP/upload" | cut -d' ' -f1)
+got=$(in_ns c curl -s --max-time 60 --data-binary "@$HANDOFF_TMP/upload" "http://$VIP:9000/")
+check "1 MiB POST through the handoff: b1's checksum matches" [ "$got" = "$want" ]
+
+fwd_packets=$(ho f -j conn show forward | python3 -c 'import json,sys; print(sum(e.get("packets", 0) for e in json.load(sys.stdin)))')
+check "forward table: packets counted per connection ($fwd_packets)" [ "$fwd_packets" -gt 0 ]
+
+kill "$dumper" 2>/dev/null; wait "$dumper" 2>/dev/null
+n=$(grep -c . "$HANDOFF_TMP/dsr.txt")
+[ "$n" = 0 ] || head -5 "$HANDOFF_TMP/dsr.txt" | sed 's/^/#   /'
+check "direct server return: no packet from f to the client after the SYN-ACK ($n seen)" [ "$n" = 0 ]
+
+weights 1 1 1
+read -r nf nb1 nb2 failed <<< "$(served_by 300 "http://$VIP/")"
+diag "300 connections: f $nf, b1 $nb1, b2 $nb2, failed $failed"
+check "300 weighted connections all succeed" [ "$failed" = 0 ]
+check "each host served some (f $nf, b1 $nb1, b2 $nb2)" [ "$nf" -gt 0 -a "$nb1" -gt 0 -a "$nb2" -gt 0 ]
+
+frag=$(for h in $SERVERS; do in_ns "$h" nstat -az IpFragCreates IpReasmReqds; done | awk '/^Ip/ { s += $2 } END { print s + 0 }')
+check "no IP fragments created or reassembled between servers ($nstat_frag0 -> $frag)" [ "$frag" = "$nstat_frag0" ]
+check "no malformed or unknown datagrams" \
+  [ "$(counter b1 dgram_malformed)" = 0 -a "$(counter f dgram_not_peer)" = 0 -a "$(counter b1 dgram_not_peer)" = 0 ]
+ho f -s stats | sed 's/^/#   /' | head -3
+ktap_finish
