@@ -6,7 +6,7 @@
 # answers the client directly from the VIP (direct server return).
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 14
+ktap_plan 17
 [ -x "${HANDOFF_CLI:-}" ] || die "HANDOFF_CLI not set"
 topo_setup
 module_load || die "insmod"
@@ -45,6 +45,45 @@ head -c $((1024 * 1024)) /dev/urandom > "$HANDOFF_TMP/upload"
 want=$(sha256sum < "$HANDOFF_TMP/upload" | cut -d' ' -f1)
 got=$(in_ns c curl -s --max-time 60 --data-binary "@$HANDOFF_TMP/upload" "http://$VIP:9000/")
 check "1 MiB POST through the handoff: b1's checksum matches" [ "$got" = "$want" ]
+
+# A client reusing its port at once: b1 closed the last connection on the
+# tuple (TIME_WAIT there); the next one is adopted all the same.
+n=$(for i in 1 2 3; do in_ns c curl -s --max-time 10 --local-port 41000 -H 'Connection: close' "http://$VIP/"; done | grep -c '^served by b1$')
+check "a client reusing its port: 3 connections on one tuple adopted by b1 ($n)" [ "$n" = 3 ]
+
+# An ICMP error about a migrated connection reaches f (the VIP routes
+# there): f forwards it to b1, whose TCP takes it for the connection.
+in_ns c curl -s -o /dev/null --limit-rate 100k --max-time 8 "http://$VIP/big" &
+slow=$!
+sleep 2
+cport=$(ho f -j conn show forward | python3 -c '
+import json, sys
+live = [e for e in json.load(sys.stdin) if e.get("state") == "forwarded"]
+print(live[-1]["src"].rsplit(":", 1)[1] if live else 0)')
+fwd0=$(counter f forwarded); rcv0=$(counter b1 received)
+icmp0=$(in_ns b1 nstat -az IcmpInDestUnreachs | awk '/Icmp/ { print $2 }')
+in_ns c python3 - "$VIP" "$cport" <<'PY'
+import socket, struct, sys
+vip, cport = sys.argv[1], int(sys.argv[2])
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return ~s & 0xffff
+quoted = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 1500, 0, 0x4000, 64, 6, 0,
+                     socket.inet_aton(vip), socket.inet_aton("10.0.1.1"))
+quoted += struct.pack("!HHI", 80, cport, 0)
+msg = struct.pack("!BBHHH", 3, 4, 0, 0, 1300) + quoted
+msg = msg[:2] + struct.pack("!H", csum(msg)) + msg[4:]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.sendto(msg, (vip, 0))
+PY
+sleep 1
+icmp=$(in_ns b1 nstat -az IcmpInDestUnreachs | awk '/Icmp/ { print $2 }')
+wait "$slow"
+check "ICMP error quoting a migrated connection (client port $cport) forwarded by f" \
+  [ "$cport" != 0 -a $(( $(counter f forwarded) - fwd0 )) -ge 1 ]
+check "and received by b1's stack as ICMP (IcmpInDestUnreachs $icmp0 -> $icmp)" [ "$icmp" -gt "$icmp0" ]
 
 fwd_packets=$(ho f -j conn show forward | python3 -c 'import json,sys; print(sum(e.get("packets", 0) for e in json.load(sys.stdin)))')
 check "forward table: packets counted per connection ($fwd_packets)" [ "$fwd_packets" -gt 0 ]

@@ -14,6 +14,7 @@ use crate::ingress::{Decision, Pkt};
 use crate::netns::Shared;
 use crate::proto::{
     migrate::FlowStep,
+    packet::TcpFlags,
     wire::{self, EncapHdr, PktType},
 };
 use crate::stats::{Counter, Counters};
@@ -48,6 +49,15 @@ impl Dest {
 pub(crate) fn lookup(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Option<Decision> {
     let st = &pkt.hn.st;
     let e = st.fwd.lookup(pkt.guard, &pkt.key)?;
+    if pkt.flags.contains(TcpFlags::SYN) && !pkt.flags.intersects(TcpFlags::ACK | TcpFlags::RST) {
+        // A new connection on the tuple (a client reusing its port while
+        // the old one lingers): the old one is over, the SYN is answered
+        // like any other.
+        if st.fwd.remove(&pkt.key) {
+            st.counters.inc(Counter::FlowsEnded);
+        }
+        return None;
+    }
     let sh = e.shared();
     let len = u64::from(skb.len());
     let now = jiffies();

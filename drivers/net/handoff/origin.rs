@@ -123,14 +123,12 @@ pub(crate) fn start(
         st.fwd.remove(&pkt.key);
         return None;
     }
-    let sent = st.pending.with_locked(&ConnRef(conn_ref), |_, e| {
+    // A NEW that could not be sent is lost like a datagram on the wire:
+    // the schedule sends it again.
+    let _ = st.pending.with_locked(&ConnRef(conn_ref), |_, e| {
         tunnel::send_bytes(tunnel, to, &e.msg, false)
     });
     count(st, &svc.counters, Some(pr), Counter::NewSent);
-    if !matches!(sent, Some(Ok(()))) {
-        // Lost like a datagram on the wire: the schedule sends it again.
-        count(st, &svc.counters, Some(pr), Counter::DataDropped);
-    }
     pkt.hn.retransmit_soon();
     Some((Decision::Absorb, Event::MigrateStart))
 }
@@ -222,9 +220,14 @@ pub(crate) fn tick(st: &Shared) {
                         .with_locked(&sh.key, |_, m| m.state = FwdState::TimedOut);
                 }
                 // Kept for the client's retransmission (the fallback needs
-                // the negotiated state), then forgotten.
-                now < e.handoff.deadline_ms().saturating_add(FALLBACK_WINDOW_MS)
-                    && st.fwd.contains(&sh.key)
+                // the negotiated state), then forgotten with its entry.
+                let keep = now < e.handoff.deadline_ms().saturating_add(FALLBACK_WINDOW_MS)
+                    && st.fwd.contains(&sh.key);
+                if !keep {
+                    st.fwd
+                        .remove_if(&sh.key, |_, m| m.state == FwdState::TimedOut);
+                }
+                keep
             }
         }
     });

@@ -170,7 +170,13 @@ pub(crate) fn on_new(
             count_svc(svc_counters, Counter::DropQueueFull);
         }
         Err(AdoptError::Refused) => {
+            // What early DATA the entry held goes with it.
+            let held = st
+                .adopted
+                .with_locked(&key, |(), e| e.early.len())
+                .unwrap_or(0);
             st.adopted.remove(&key);
+            hn.counters.add(Counter::DataDropped, held as u64);
             count(hn, peer, Counter::Refused);
             count_svc(svc_counters, Counter::Refused);
             ack(0, true);
