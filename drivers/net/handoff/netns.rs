@@ -153,9 +153,17 @@ impl TimerCallback for Gc {
         // others timed out.
         let mut ended = 0u64;
         let mut early_lost = 0u64;
-        let fwd = st.fwd.retain(|_, _, e| {
+        let fwd = st.fwd.retain(|_, s, e| {
             let keep = !e.expired(now);
-            ended += u64::from(!keep && e.flow.fin_seen());
+            if !keep {
+                let fin = e.flow.fin_seen();
+                ended += u64::from(fin);
+                s.slot().counters().inc(if fin {
+                    Counter::FlowsEnded
+                } else {
+                    Counter::Timeouts
+                });
+            }
             keep
         });
         let adopted = st.adopted.retain(|_, (), e| {
