@@ -483,8 +483,8 @@ pub struct Segment<'a> {
     pub payload: &'a [u8],
 }
 
-/// Copies `bytes` to `out[off..]`; the caller has checked the room.
-fn put(out: &mut [u8], off: usize, bytes: &[u8]) -> Result<(), BuildError> {
+/// Copies `bytes` to `out[off..]`: `BufferTooSmall` if they do not fit.
+pub(crate) fn put(out: &mut [u8], off: usize, bytes: &[u8]) -> Result<(), BuildError> {
     let end = off.checked_add(bytes.len()).ok_or(BuildError::TooLong)?;
     let dst = out
         .get_mut(off..end)

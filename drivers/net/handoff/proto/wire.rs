@@ -20,7 +20,7 @@
 //! reproduces the received bytes exactly.
 
 use super::cookie::{as_v4, v4_mapped, Tuple};
-use super::packet::BuildError;
+use super::packet::{put, BuildError};
 use super::tcpopt::MAX_WSCALE;
 
 /// Length of `struct handoff_encap_hdr`.
@@ -283,18 +283,6 @@ pub fn parse(dgram: &[u8]) -> Result<Datagram<'_>, WireError> {
         },
         body,
     })
-}
-
-/// Copies `bytes` to `out[off..]`.
-fn put(out: &mut [u8], off: usize, bytes: &[u8]) -> Result<(), BuildError> {
-    let end = off.checked_add(bytes.len()).ok_or(BuildError::TooLong)?;
-    let dst = out
-        .get_mut(off..end)
-        .ok_or(BuildError::BufferTooSmall { needed: end })?;
-    for (d, s) in dst.iter_mut().zip(bytes) {
-        *d = *s;
-    }
-    Ok(())
 }
 
 /// Writes the encapsulation header for a body of `body_len` bytes into
