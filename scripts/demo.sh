@@ -40,11 +40,12 @@ echo "  (b1 and b2 answered the client directly, from the VIP: direct server ret
 say "a slow download handed to b1 (weights 0 1 0): f's forward table meanwhile"
 weights 0 1 0
 in_ns c curl -s -o /dev/null --limit-rate 100k --max-time 4 "http://$VIP/big" &
+slow=$!
 sleep 2
 ho f conn show forward | sed 's/^/  /'
 echo "  b1's socket for it (the client's address, the VIP as source):"
-in_ns b1 ss -tn state established '( sport = :80 )' | sed 's/^/  /'
-wait
+in_ns b1 ss -tn '( sport = :80 )' | sed 's/^/  /'
+wait "$slow"  # (not every job: the servers run in the background too)
 
 say "counters (non-zero), front f and back-end b1"
 for h in f b1; do
