@@ -12,6 +12,7 @@
 #   make vm-test   KUnit and the kselftests in a virtme-ng VM
 #   make check     host-test + vm-test
 #   make demo      boot the VM, build the topology, show handoff at work
+#   make bench     benchmark in the VM: direct vs. local injection vs. handoff (BENCH_N=1000 connections each)
 
 HANDOFF_CACHE ?= /var/cache/handoff
 export HANDOFF_CACHE
@@ -25,7 +26,7 @@ HOST_CRATES := drivers/net/handoff/proto tools/handoff
 KMAKE = source scripts/env.sh && flock $(KDIR).lock \
 	make -C $(KDIR) "$${KMAKE_VARS[@]}"
 
-.PHONY: all deps kernel module tools man host-test vm-test check demo clean kunit selftests help
+.PHONY: all deps kernel module tools man host-test vm-test check demo bench clean kunit selftests help
 
 all: module
 
@@ -72,6 +73,11 @@ check: host-test vm-test
 
 demo: module tools
 	@bash scripts/vm.sh --demo
+
+# Not a test: prints latency and rate of the three paths and their ratios (scripts/bench.sh).
+BENCH_N ?= 1000
+bench: module tools
+	@bash scripts/vm.sh --exec "BENCH_N=$(BENCH_N) bash $(TOP)/scripts/bench.sh"
 
 clean:
 	@-[ -d $(KDIR) ] && $(KMAKE) M=$(TOP) clean
