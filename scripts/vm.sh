@@ -47,6 +47,10 @@ run_vm() {
 }
 
 vmtmp=$(mktemp -d /tmp/handoff-vm.XXXXXX)
+# The VM loads copies: a rebuild while a long run goes on must not change
+# the module or the CLI under it.
+[ -f "$ko" ] && cp "$ko" "$vmtmp/handoff.ko" && ko=$vmtmp/handoff.ko
+[ -x "$cli" ] && cp "$cli" "$vmtmp/handoff" && cli=$vmtmp/handoff
 chmod 755 "$vmtmp"  # servers in the VM (nginx workers) read files under it
 trap 'rm -rf "$vmtmp"' EXIT
 export HANDOFF_KO=$ko HANDOFF_TMP=$vmtmp HANDOFF_CLI=$cli
