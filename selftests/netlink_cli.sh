@@ -14,7 +14,7 @@ GENL="$PY $here/handoff_genl.py"
 out=${HANDOFF_TMP:-/tmp}/netlink_cli.$$
 mkdir -p "$out"
 
-ktap_plan 76
+ktap_plan 77
 [ -n "$CLI" ] && [ -x "$CLI" ] || die "HANDOFF_CLI not set or not executable: '$CLI'"
 check "insmod handoff.ko" module_load
 ns_add a
@@ -61,6 +61,12 @@ kernel_refused() {
 
 # --- node ----------------------------------------------------------------
 check "node show, nothing set" [ "$(ho a node show)" = "weight 1" ]
+# The forward endpoint is where the node's redistribution socket binds: an
+# address of the namespace.
+refused "forward address not local" a "cannot open the forward socket on that address and port" \
+  node set forward 10.0.2.2:7000
+in_ns a ip link add fwd0 type dummy && in_ns a ip addr add 10.0.2.2/24 dev fwd0 &&
+  in_ns a ip link set fwd0 up
 check "node set" ho a node set id 1 forward 10.0.2.2:7000 sync 239.1.1.1:7001 weight 2
 check "node show" [ "$(ho a node show)" = "node 1 forward 10.0.2.2:7000 sync 239.1.1.1:7001 weight 2" ]
 check "node set one attribute" ho a node set weight 3
