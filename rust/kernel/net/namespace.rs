@@ -109,8 +109,10 @@ impl Namespace {
     pub fn loopback(&self) -> Option<&crate::net::device::NetDevice> {
         // SAFETY: The namespace is alive (type invariant). The pointer is
         // written by the core with plain stores; read it once.
-        let lo =
-            unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*self.as_ptr()).loopback_dev)) };
+        let lo = unsafe {
+            let field = core::ptr::addr_of!((*self.as_ptr()).loopback_dev);
+            core::ptr::read_volatile(field)
+        };
         if lo.is_null() {
             return None;
         }

@@ -123,9 +123,9 @@ impl RouteV4 {
     /// Returns the TTL of packets on this route (`ip4_dst_hoplimit`: the
     /// route's hop limit metric, else `net.ipv4.ip_default_ttl`).
     pub fn hoplimit(&self) -> u8 {
+        let dst = self.rt.as_ptr().cast::<bindings::dst_entry>();
         // SAFETY: The route is valid; `dst` is its first member.
-        let ttl =
-            unsafe { bindings::ip4_dst_hoplimit(self.rt.as_ptr().cast::<bindings::dst_entry>()) };
+        let ttl = unsafe { bindings::ip4_dst_hoplimit(dst) };
         u8::try_from(ttl).unwrap_or(u8::MAX)
     }
 
