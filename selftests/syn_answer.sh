@@ -63,8 +63,9 @@ body=$(in_ns c curl -s --max-time 5 "http://$VIP/")
 check "a real client still works" [ "$body" = syn-answer ]
 
 # A service's share of the temporary table: 3 half-open connections at most
-# (the spoofed client never completes them); they expire after 5 s.
-ho f service add "$VIP:82" dev eth0 max-temporary 3 syn-timeout 5000 || die "service add :82"
+# (the spoofed client never completes them); they expire after 15 s, long
+# enough that a slow TCG run still reads them before they go.
+ho f service add "$VIP:82" dev eth0 max-temporary 3 syn-timeout 15000 || die "service add :82"
 # (At once: one after the other, TCG's slow start of each would let the
 # first expire before the last.)
 pids=()
@@ -81,7 +82,11 @@ check "max-temporary 3: 3 of 5 half-open SYNs answered" [ "$answered" = 3 ]
 st="$(svc_counter syn_answered) $(svc_counter drop_table_full) $(svc_counter temporary_entries)"
 diag "service $VIP:82: syn_answered drop_table_full temporary_entries = $st"
 check "per-service counters: 3 answered, 2 dropped as table full, 3 entries" [ "$st" = "3 2 3" ]
-sleep 7  # past the SYN timeout and a sweep of the table
+# Past the SYN timeout and a sweep of the table (polled: TCG is slow).
+for _ in $(seq 40); do
+  [ "$(svc_counter temporary_entries)" = 0 ] && break
+  sleep 1
+done
 check "expired half-open entries free the service's share" [ "$(svc_counter temporary_entries)" = 0 ]
 check "a new SYN is answered again after expiry" tcpraw syn --dport 82 --sport 41006
 kill %1 2>/dev/null
