@@ -19,3 +19,12 @@ u64 rust_helper_tcp_clock_ms(void)
 {
 	return tcp_clock_ms();
 }
+
+/*
+ * Whether @sk, a full TCP socket, is an MPTCP subflow (the listener an MPTCP
+ * socket hashes into the TCP tables included): false without CONFIG_MPTCP.
+ */
+bool rust_helper_sk_is_mptcp(const struct sock *sk)
+{
+	return sk_is_mptcp(sk);
+}

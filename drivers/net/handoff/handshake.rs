@@ -19,7 +19,7 @@ use crate::proto::{
 use crate::stats::Counter;
 use crate::{inject, origin, select};
 use kernel::net::skb::SkBuff;
-use kernel::net::tcp::{self, EstablishedState, RequestParams};
+use kernel::net::tcp::{self, EstablishedState, Listener, ListenerKind, RequestParams};
 use kernel::prelude::*;
 use kernel::timer::{jiffies, msecs_to_jiffies};
 
@@ -318,10 +318,21 @@ fn announced_mss(mtu: u32, may_migrate: bool) -> u16 {
 }
 
 /// A SYN for a service: answered with our SYN-ACK, remembered in the table.
+///
+/// Unless the port's listener is one connections must not be handed to (an
+/// MPTCP listener): then the SYN is the stack's, which does the handshake
+/// (MPTCP's included) and everything after it; the segments that follow
+/// find the stack's request or socket and pass too. Not counted. A port
+/// nobody listens on is still answered (its first data gets the RST).
 fn new_connection(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
     let Some(svc) = pkt.svc else {
         return Decision::Accept;
     };
+    if let ListenerKind::Other =
+        Listener::lookup_any_v4(pkt.guard, pkt.net, &pkt.tuple, pkt.ifindex)
+    {
+        return Decision::Accept;
+    }
     let key = &pkt.key;
     let p = match parse_checked(skb) {
         Ok(p) => p,

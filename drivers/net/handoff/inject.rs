@@ -39,7 +39,9 @@ pub(crate) fn local(pkt: &Pkt<'_>, skb: &mut SkBuff, params: &RequestParams) -> 
         );
     }
     let Some(listener) = Listener::lookup_v4(pkt.guard, net, &pkt.tuple, pkt.ifindex) else {
-        // Nobody accepts on the port: reset, as the stack would.
+        // Nobody accepts on the port, or a listener that must not get the
+        // connection does (an MPTCP one, started since the SYN): reset, as
+        // the stack would for a handshake it knows nothing of.
         pkt.dropped(DropReason::NoListener);
         let d = match packet::parse(skb.network_data()) {
             Ok(p) => crate::handshake::rst(&p),
@@ -73,8 +75,9 @@ pub(crate) fn local(pkt: &Pkt<'_>, skb: &mut SkBuff, params: &RequestParams) -> 
 /// Why a connection could not be adopted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum AdoptError {
-    /// For good: no listener, syncookies off, the tuple is taken, the stack
-    /// refused the socket.
+    /// For good: no listener (or an MPTCP one, which never gets injected
+    /// connections), syncookies off, the tuple is taken, the stack refused
+    /// the socket.
     Refused,
     /// For now: the listener's accept queue is full (the origin retries).
     Busy,
@@ -131,6 +134,7 @@ pub(crate) fn adopt(
         EstablishedState::TimeWait | EstablishedState::Socket => return Err(AdoptError::Refused),
     }
     let lo = net.loopback().ok_or(AdoptError::Refused)?;
+    // Only a plain TCP listener: an MPTCP one refuses (the origin resets).
     let listener = Listener::lookup_v4(guard, net, &t, lo.ifindex()).ok_or(AdoptError::Refused)?;
     if listener.accept_queue_full() {
         return Err(AdoptError::Busy);

@@ -11,6 +11,11 @@
 //! request into an established child on the listener's accept queue and
 //! queues the segment's data on it. Only exported symbols are used.
 //!
+//! Only plain TCP listeners get connections this way ([`ListenerKind`]): an
+//! MPTCP socket's listener allocates larger request socks of its own, which
+//! the syncookie path would expect of ours (`bpf_sk_assign_tcp_reqsk()`
+//! refuses it as well).
+//!
 //! C headers: [`include/net/request_sock.h`](srctree/include/net/request_sock.h),
 //! [`include/net/inet_hashtables.h`](srctree/include/net/inet_hashtables.h)
 
@@ -81,13 +86,31 @@ pub struct Ipv4Tuple {
     pub dport: u16,
 }
 
-/// A listening TCP socket, valid while the RCU read-side critical section
-/// it was found in lasts (listeners are freed after a grace period).
+/// What listens on a port, as far as handing connections to it goes.
+pub enum ListenerKind<'g> {
+    /// A plain TCP listener: connections may be handed to it.
+    Injectable(Listener<'g>),
+    /// A listener that must not be given connections this way: the TCP
+    /// subflow listener of an MPTCP socket (the syncookie path would treat
+    /// the `tcp_request_sock` as the larger `mptcp_subflow_request_sock`
+    /// such a listener uses and write past it), or any socket of the TCP
+    /// listening hash that is not a `SOCK_STREAM` `IPPROTO_TCP` one. The
+    /// stack handles the connections of such a listener itself.
+    Other,
+    /// Nothing listens (or the listener is being closed).
+    None,
+}
+
+/// A plain TCP listening socket, valid while the RCU read-side critical
+/// section it was found in lasts (listeners are freed after a grace period).
 ///
 /// # Invariants
 ///
-/// `sk` points to a full socket in `TCP_LISTEN` state (at lookup time) that
-/// stays allocated for `'g`.
+/// `sk` points to a full socket in `TCP_LISTEN` state (at lookup time), of
+/// type `SOCK_STREAM` and protocol `IPPROTO_TCP`, not an MPTCP subflow, of
+/// the namespace it was looked up in, that stays allocated for `'g`. All but
+/// the state are fixed at creation (no socket is made an MPTCP subflow
+/// later), so they hold for `'g`: its request socks are `tcp_request_sock`s.
 pub struct Listener<'g> {
     sk: NonNull<bindings::sock>,
     _guard: PhantomData<&'g rcu::Guard>,
@@ -97,13 +120,30 @@ impl<'g> Listener<'g> {
     /// Finds the listener that would accept a connection for `t` arriving on
     /// the device `ifindex` of `net` (the stack's own listener lookup: exact
     /// address before wildcard, IPv6 `[::]` listeners without `IPV6_V6ONLY`
-    /// included, reuseport groups by hash).
+    /// included, reuseport groups by hash), if connections may be handed to
+    /// it: `None` for no listener and for an MPTCP (or other) listener alike
+    /// (see [`Listener::lookup_any_v4`]).
     pub fn lookup_v4(
-        _guard: &'g rcu::Guard,
+        guard: &'g rcu::Guard,
         net: &Namespace,
         t: &Ipv4Tuple,
         ifindex: i32,
     ) -> Option<Self> {
+        match Self::lookup_any_v4(guard, net, t, ifindex) {
+            ListenerKind::Injectable(l) => Some(l),
+            ListenerKind::Other | ListenerKind::None => None,
+        }
+    }
+
+    /// Like [`Listener::lookup_v4`], but tells a listener that must not be
+    /// given connections ([`ListenerKind::Other`], e.g. MPTCP) from no
+    /// listener at all.
+    pub fn lookup_any_v4(
+        _guard: &'g rcu::Guard,
+        net: &Namespace,
+        t: &Ipv4Tuple,
+        ifindex: i32,
+    ) -> ListenerKind<'g> {
         // SAFETY: `net` is alive and we are in an RCU read-side critical
         // section (`_guard`), as the lookup requires. A null skb is allowed:
         // reuseport selection then falls back to the hash.
@@ -121,15 +161,38 @@ impl<'g> Listener<'g> {
                 0,
             )
         };
-        let sk = NonNull::new(sk)?;
-        // SAFETY: The lookup returned a socket from the listening hash,
-        // alive for the RCU section.
-        let state = unsafe { core::ptr::read_volatile(&(*sk.as_ptr()).__sk_common.skc_state) };
-        if state != TCP_LISTEN {
-            return None;
+        let Some(sk) = NonNull::new(sk) else {
+            return ListenerKind::None;
+        };
+        let s = sk.as_ptr();
+        // SAFETY: The lookup returned a full socket from the listening hash,
+        // alive for the RCU section. The state changes under the socket
+        // lock (read once, as the stack does locklessly); the namespace,
+        // type and protocol are set at creation.
+        let (state, net_ok, ty, proto) = unsafe {
+            (
+                core::ptr::read_volatile(&(*s).__sk_common.skc_state),
+                core::ptr::eq(bindings::sock_net(s), net.as_ptr()),
+                (*s).sk_type,
+                (*s).sk_protocol,
+            )
+        };
+        if state != TCP_LISTEN || !net_ok {
+            return ListenerKind::None;
         }
-        // INVARIANT: a listener found under RCU, in `TCP_LISTEN`.
-        Some(Self {
+        if u32::from(ty) != bindings::sock_type_SOCK_STREAM
+            || u32::from(proto) != bindings::IPPROTO_TCP
+        {
+            return ListenerKind::Other;
+        }
+        // SAFETY: `s` is a full `IPPROTO_TCP` socket, so a `tcp_sock` (or a
+        // `tcp6_sock`, which starts with one), as `sk_is_mptcp` reads it.
+        if unsafe { bindings::sk_is_mptcp(s) } {
+            return ListenerKind::Other;
+        }
+        // INVARIANT: a listener of `net` found under RCU, in `TCP_LISTEN`,
+        // a plain TCP stream socket (checked above).
+        ListenerKind::Injectable(Self {
             sk,
             _guard: PhantomData,
         })
@@ -153,9 +216,11 @@ impl<'g> Listener<'g> {
         // not exported by itself). IPv4 segments use them even for an IPv6
         // listener, as the stack does for v4-mapped connections.
         let ops = unsafe { (*core::ptr::addr_of!(bindings::tcp_prot)).rsk_prot };
-        // SAFETY: `ops` is valid and `sk` a live listener; no listener
-        // reference is attached (`false`): the request is handed to the
-        // stack within this RCU section, and `rsk_listener` is only set then.
+        // SAFETY: `ops` is valid and `sk` a live listener whose request
+        // socks are `tcp_request_sock`s (type invariant: not MPTCP); no
+        // listener reference is attached (`false`): the request is handed
+        // to the stack within this RCU section, and `rsk_listener` is only
+        // set then.
         let req = unsafe { bindings::inet_reqsk_alloc(ops, self.sk.as_ptr(), false) };
         let req = NonNull::new(req).ok_or(code::ENOMEM)?;
         // The request sock is the first member of `inet_request_sock`, which
