@@ -13,10 +13,19 @@
 #   make check     host-test + vm-test
 #   make demo      boot the VM, build the topology, show handoff at work
 #   make bench     benchmark in the VM: direct vs. local injection vs. handoff (BENCH_N=1000 connections each)
+#   KERNEL=debug   with kernel, module, vm-test, check, demo, bench: the debug test kernel, cached beside
+#                  the normal one (kernel/debug.config on top of kernel/handoff.config: KASAN, kmemleak,
+#                  PROVE_RCU, debug objects, UBSAN); vm-test also fails on kmemleak reports. CI: normal.
 
 HANDOFF_CACHE ?= /var/cache/handoff
 export HANDOFF_CACHE
-KDIR ?= $(HANDOFF_CACHE)/linux-6.12
+# The test kernel's flavour and its tree (scripts/env.sh says the same).
+KERNEL ?= normal
+ifeq ($(filter normal debug,$(KERNEL)),)
+$(error KERNEL=$(KERNEL): the test kernel is normal or debug)
+endif
+export KERNEL
+KDIR ?= $(HANDOFF_CACHE)/linux-6.12$(if $(filter debug,$(KERNEL)),-debug)
 export KDIR
 
 SHELL := /bin/bash
@@ -41,7 +50,18 @@ kernel: deps
 
 # The tests' module has the test-only netlink command (HANDOFF_DEBUG=0 leaves it out).
 HANDOFF_DEBUG ?= 1
+# kbuild builds in place (M=): objects from the other flavour's tree are
+# removed first. The tree last built against is kept in .handoff-kdir.cmd (a
+# name .gitignore and kbuild's clean already cover); no record means the
+# normal tree, the only one before flavours existed.
+MODULE_KDIR := $(TOP)/.handoff-kdir.cmd
 module: kernel
+	@last=$$(cat $(MODULE_KDIR) 2>/dev/null || echo $(HANDOFF_CACHE)/linux-6.12); \
+	if [ "$$last" != "$(KDIR)" ]; then \
+	  echo "module: last built against $$last, cleaning for $(KDIR)"; \
+	  $(KMAKE) M=$(TOP) clean || exit 1; \
+	fi; \
+	echo "$(KDIR)" > $(MODULE_KDIR)
 	@$(KMAKE) M=$(TOP) CLIPPY=1 KRUSTFLAGS=-Dwarnings KCFLAGS=-Werror HANDOFF_DEBUG=$(HANDOFF_DEBUG) modules
 	@ls -l drivers/net/handoff/handoff.ko
 

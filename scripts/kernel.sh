@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Build the patched test kernel: Debian's linux-source-6.12 + handoff's kernel
-# additions (rust/ overlay, kernel/patches/*.patch) + kernel/handoff.config.
+# additions (rust/ overlay, kernel/patches/*.patch) + kernel/handoff.config,
+# and for KERNEL=debug kernel/debug.config on top (scripts/env.sh).
 #
-# One cached tree per source version lives outside the clone (HANDOFF_CACHE,
-# default /var/cache/handoff). Overlay files and patched files are written only
-# when their content changes, so kbuild's own dependency tracking rebuilds just
-# what changed. A stamp keyed by source version + config + patches + overlay
-# makes a run after no kernel change return in about a second.
+# One cached tree per flavour and source version lives outside the clone
+# (HANDOFF_CACHE, default /var/cache/handoff: linux-6.12, linux-6.12-debug);
+# the caller holds the tree's lock (KDIR.lock). Overlay files and patched
+# files are written only when their content changes, so kbuild's own
+# dependency tracking rebuilds just what changed. A stamp keyed by source
+# version + config fragments + patches + overlay makes a run after no kernel
+# change return in about a second.
 set -euo pipefail
 shopt -s nullglob
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,12 +18,13 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 ver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 tarball=/usr/src/linux-source-6.12.tar.xz
 overlay_files() { (cd "$top" && find rust selftests -type f ! -name "*~" ! -name .keep | LC_ALL=C sort); }
-key=$( { echo "$ver"; cat "$top/kernel/handoff.config" "$top"/kernel/patches/*.patch;
+fragments=("${KCONFIG_FRAGMENTS[@]/#/$top/}")
+key=$( { echo "$ver"; cat "${fragments[@]}" "$top"/kernel/patches/*.patch;
          cd "$top" && overlay_files | xargs sha256sum; } | sha256sum | cut -c1-16)
 
 if [ -f "$KDIR/.handoff-stamp" ] && [ "$(cat "$KDIR/.handoff-stamp")" = "$key" ] && \
    [ -f "$KDIR/arch/x86/boot/bzImage" ] && [ "${1:-}" != "--force" ]; then
-  echo "kernel: up to date ($KDIR, key $key)"
+  echo "kernel: $KERNEL up to date ($KDIR, key $key)"
   exit 0
 fi
 
@@ -82,12 +86,15 @@ if [ -f "$KDIR/.handoff-overlay" ]; then
 fi
 printf '%s\n' "${now[@]}" > "$KDIR/.handoff-overlay"
 
-# Configuration: regenerated only when the fragment changed.
-cfg_key=$(sha256sum "$top/kernel/handoff.config" | cut -c1-16)
+# Configuration: regenerated only when a fragment changed. The flavour's
+# fragments are applied in order (a later one may override an earlier one).
+cfg_key=$(cat "${fragments[@]}" | sha256sum | cut -c1-16)
 if [ ! -f "$KDIR/.config" ] || [ "$(cat "$KDIR/.handoff-config" 2>/dev/null)" != "$cfg_key" ]; then
-  echo "kernel: configuring from kernel/handoff.config"
-  kmake allnoconfig KCONFIG_ALLCONFIG="$top/kernel/handoff.config" >/dev/null
-  # Every option the fragment asks for must have survived dependency resolution.
+  echo "kernel: configuring from ${KCONFIG_FRAGMENTS[*]}"
+  cat "${fragments[@]}" > "$work/allconfig"
+  kmake allnoconfig KCONFIG_ALLCONFIG="$work/allconfig" >/dev/null
+  # Every option the fragments ask for must have survived dependency
+  # resolution (for a symbol set twice, the last setting).
   bad=0
   while IFS= read -r line; do
     case "$line" in
@@ -95,12 +102,16 @@ if [ ! -f "$KDIR/.config" ] || [ "$(cat "$KDIR/.handoff-config" 2>/dev/null)" !=
       "# CONFIG_"*" is not set") sym=${line#\# }; sym=${sym%% *}
         if grep -q "^$sym=" "$KDIR/.config"; then echo "kernel: config should be off: $sym" >&2; bad=1; fi ;;
     esac
-  done < "$top/kernel/handoff.config"
+  done < <(awk '/^CONFIG_[A-Za-z0-9_]+=/ { sym = $0; sub(/=.*/, "", sym) }
+                /^# CONFIG_[A-Za-z0-9_]+ is not set$/ { sym = $2 }
+                sym != "" { last[sym] = $0; order[++n] = sym; sym = "" }
+                END { for (i = 1; i <= n; i++) if (!seen[order[i]]++) print last[order[i]] }' \
+             "$work/allconfig")
   [ $bad = 0 ] || exit 1
   echo "$cfg_key" > "$KDIR/.handoff-config"
 fi
 
-echo "kernel: building in $KDIR (incremental)"
+echo "kernel: building $KERNEL in $KDIR (incremental)"
 start=$(date +%s)
 kmake -j"$(nproc)" all
 echo "kernel: built in $(( $(date +%s) - start )) s"

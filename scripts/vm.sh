@@ -9,13 +9,30 @@
 #
 # KVM is used when it really boots a guest here (probed once per machine and
 # cached); otherwise TCG, which every test must pass under.
+#
+# KERNEL=debug (scripts/env.sh) boots the debug kernel of $HANDOFF_CACHE/
+# linux-6.12-debug instead; after the kselftests kmemleak scans, and any
+# kmemleak report fails the run like a splat (KASAN, UBSAN, lockdep...) does.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/env.sh"
 bzimage=$KDIR/arch/x86/boot/bzImage
 ko=$top/drivers/net/handoff/handoff.ko
 cli=$top/tools/handoff/target/debug/handoff  # `make tools`
-[ -f "$bzimage" ] || { echo "vm: no kernel at $bzimage (run make kernel)" >&2; exit 1; }
+[ -f "$bzimage" ] || { echo "vm: no kernel at $bzimage (run make kernel KERNEL=$KERNEL)" >&2; exit 1; }
+# A module built against the other flavour's tree would be refused (vermagic)
+# or, worse, not be checked: say so before booting.
+release=$(cat "$KDIR/include/config/kernel.release")
+if [ "${1:-}" != --shell ] && [ -f "$ko" ]; then
+  built_for=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
+  [ "$built_for" = "$release" ] || {
+    echo "vm: $ko is built for $built_for, the $KERNEL kernel is $release (run make module KERNEL=$KERNEL)" >&2
+    exit 1
+  }
+fi
+# Every KASAN report is printed, not only the first.
+kernel_args="panic=-1 oops=panic softlockup_panic=1"
+[ "$KERNEL" = debug ] && kernel_args="$kernel_args kasan_multi_shot"
 
 accel_opts() {
   local probe=$HANDOFF_CACHE/kvm-probe
@@ -42,7 +59,7 @@ run_vm() {
   # shellcheck disable=SC2046
   vng --run "$bzimage" $(accel_opts) --cpus 2 --memory 2G --user root \
       --cwd "$top" --rwdir "$vmtmp" \
-      --append "panic=-1 oops=panic softlockup_panic=1" \
+      --append "$kernel_args" \
       --exec "$cmd" </dev/null 2>&1 | cat
 }
 
@@ -65,24 +82,52 @@ case "${1:---test}" in
     sel=""
     for t in "$@"; do sel="$sel -t drivers/net/handoff:$t"; done
     log=$vmtmp/ktap.log
+    before="" after=""
+    if [ "$KERNEL" = debug ]; then
+      # kmemleak (no automatic scan): what boot left is scanned and cleared
+      # (kept in kmemleak-boot.txt, not judged); after the tests, two scans
+      # a little apart (objects younger than 5 s are not reported yet).
+      kml=/sys/kernel/debug/kmemleak
+      before="mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug;
+        sleep 6; echo scan > $kml; cat $kml > $vmtmp/kmemleak-boot.txt; echo clear > $kml;"
+      after="sleep 6; echo scan > $kml; sleep 6; echo scan > $kml; cat $kml > $vmtmp/kmemleak.txt
+        && echo handoff-kmemleak-scanned;"
+    fi
     start=$(date +%s)
     set +e
-    run_vm "export HANDOFF_KO=$ko HANDOFF_TMP=$vmtmp HANDOFF_CLI=$cli; cd $inst && ./run_kselftest.sh $sel; echo handoff-vm-exit \$?; dmesg > $vmtmp/dmesg.txt" | tee "$log"
+    run_vm "export HANDOFF_KO=$ko HANDOFF_TMP=$vmtmp HANDOFF_CLI=$cli; $before cd $inst && ./run_kselftest.sh $sel; echo handoff-vm-exit \$?; $after dmesg > $vmtmp/dmesg.txt" | tee "$log"
     set -e
-    echo "# VM run took $(( $(date +%s) - start )) s"
-    mkdir -p "$HANDOFF_CACHE/last-run" && cp "$log" "$vmtmp/dmesg.txt" "$HANDOFF_CACHE/last-run/" 2>/dev/null || true
+    echo "# VM run took $(( $(date +%s) - start )) s ($KERNEL kernel $release)"
+    lastrun=$HANDOFF_CACHE/last-run$([ "$KERNEL" = normal ] || echo "-$KERNEL")
+    mkdir -p "$lastrun" && rm -f "$lastrun"/* &&
+      cp "$log" "$vmtmp"/dmesg.txt "$vmtmp"/kmemleak*.txt "$lastrun/" 2>/dev/null || true
     pass=$(grep -cE '^ok [0-9]+ selftests: ' "$log" || true)
     fail=$(grep -cE '^not ok [0-9]+ selftests: ' "$log" || true)
     rc=0
     if ! grep -q '^handoff-vm-exit ' "$log"; then
-      echo "# the VM did not finish the test run (crash or hang?); dmesg: $HANDOFF_CACHE/last-run" >&2
+      echo "# the VM did not finish the test run (crash or hang?); dmesg: $lastrun" >&2
       fail=$((fail + 1)); rc=1
     fi
     # A splat anywhere in the run fails it, even one no single test saw.
     if [ -f "$vmtmp/dmesg.txt" ] && grep -qE "$(cat "$top/selftests/splat.re")" "$vmtmp/dmesg.txt"; then
       echo "# kernel splat during the run:" >&2
       grep -nE -A20 "$(cat "$top/selftests/splat.re")" "$vmtmp/dmesg.txt" | head -60 >&2
+      # Sanitizer reports in full: from their title to their closing rule.
+      awk '/BUG: KASAN|UBSAN:/ { on = 1 } on { print } on && /(==============================|---\[ end trace)/ { on = 0 }' \
+        "$vmtmp/dmesg.txt" | head -400 >&2
       fail=$((fail + 1)); rc=1
+    fi
+    if [ "$KERNEL" = debug ]; then
+      boot_leaks=$(grep -c '^unreferenced object' "$vmtmp/kmemleak-boot.txt" 2>/dev/null || true)
+      echo "# kmemleak: ${boot_leaks:-0} objects reported before the tests (not judged): $lastrun/kmemleak-boot.txt"
+      if ! grep -q '^handoff-kmemleak-scanned' "$log"; then
+        echo "# kmemleak: no scan after the tests" >&2
+        fail=$((fail + 1)); rc=1
+      elif [ -s "$vmtmp/kmemleak.txt" ]; then
+        echo "# kmemleak: $(grep -c '^unreferenced object' "$vmtmp/kmemleak.txt") objects leaked during the run:" >&2
+        head -400 "$vmtmp/kmemleak.txt" >&2
+        fail=$((fail + 1)); rc=1
+      fi
     fi
     [ "$pass" -gt 0 ] || { echo "# no test passed" >&2; rc=1; }
     [ "$fail" -eq 0 ] || rc=1
