@@ -8,6 +8,7 @@
  * that name exists.
  */
 
+#include <linux/if_vlan.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
 #include <net/dst.h>
@@ -200,6 +201,11 @@ void rust_helper_handoff_skb_set_mark(struct sk_buff *skb, u32 mark)
 u8 rust_helper_handoff_skb_pkt_type(const struct sk_buff *skb)
 {
 	return skb->pkt_type;
+}
+
+bool rust_helper_handoff_skb_vlan_tag_present(const struct sk_buff *skb)
+{
+	return skb_vlan_tag_present(skb);
 }
 
 void rust_helper_handoff_skb_set_pkt_type(struct sk_buff *skb, u8 type)

@@ -31,7 +31,7 @@ use crate::stats::Counter;
 use crate::{forward, handshake};
 use kernel::net::namespace::Namespace;
 use kernel::net::netfilter::{HookState, IngressHandler, Verdict};
-use kernel::net::skb::{SkBuff, Skb};
+use kernel::net::skb::{pkt_type, SkBuff, Skb};
 use kernel::net::tcp::Ipv4Tuple;
 use kernel::sync::rcu;
 
@@ -103,8 +103,15 @@ impl Pkt<'_> {
 impl IngressHandler for Ingress {
     fn hook<'a>(&self, mut skb: Skb<'a>, state: &HookState<'a>) -> Verdict<'a> {
         // A packet that carries its socket already is one this module
-        // handed to the stack: the stack's.
-        if skb.protocol() != ETH_P_IP || skb.sk_is_prefetched() {
+        // handed to the stack: the stack's. A frame not addressed to this
+        // device (another host's, seen by a promiscuous device; a tagged one
+        // for a VLAN device stacked on it, maybe in another namespace) is
+        // not this host's to answer: the stack drops or delivers it.
+        if skb.protocol() != ETH_P_IP
+            || skb.sk_is_prefetched()
+            || skb.pkt_type() != pkt_type::HOST
+            || skb.vlan_tag_present()
+        {
             return skb.accept();
         }
         let Some(h) = headers(&mut skb) else {

@@ -228,6 +228,15 @@ impl SkBuff {
         unsafe { bindings::handoff_skb_pkt_type(self.as_ptr()) }
     }
 
+    /// Returns whether the frame carries an 802.1Q/802.1ad tag outside its
+    /// data (`skb_vlan_tag_present()`): at the ingress hook, a frame for a
+    /// VLAN device stacked on the receiving one, which takes it after the
+    /// hook.
+    pub fn vlan_tag_present(&self) -> bool {
+        // SAFETY: The skb is valid (type invariant).
+        unsafe { bindings::handoff_skb_vlan_tag_present(self.as_ptr()) }
+    }
+
     /// Returns the offset of the network header from `skb->data` (0 at an
     /// ingress hook).
     pub fn network_offset(&self) -> i32 {
@@ -749,9 +758,8 @@ impl SkBuffOwned {
     }
 
     /// Sends a rewritten received frame back out of the device it came in
-    /// on, like `XDP_TX`: the Ethernet addresses are swapped (the new source
-    /// is the device's own address if the frame was sent to a group address),
-    /// the link-layer header is pushed back, and the packet is queued on
+    /// on, like `XDP_TX`: to the frame's source, from the device's own
+    /// address (`EINVAL` if it has none); the link-layer header is pushed back, and the packet is queued on
     /// the ingress device with `CHECKSUM_NONE` (the network-layer bytes,
     /// typically set by [`SkBuff::set_network_data`], carry full checksums).
     /// A VLAN tag the device stripped on reception is sent again.
@@ -789,15 +797,10 @@ impl SkBuffOwned {
         let mut eth = [0u8; ETH_HLEN];
         // SAFETY: `mac` is valid for `ETH_HLEN` initialised bytes (above).
         unsafe { core::ptr::copy_nonoverlapping(mac, eth.as_mut_ptr(), ETH_HLEN) };
-        let mut old_dst = [0u8; ETH_ALEN];
-        old_dst.copy_from_slice(&eth[..ETH_ALEN]);
+        // To the sender, from the device's own address: never the frame's
+        // destination, which may be another host's (a promiscuous device).
         eth.copy_within(ETH_ALEN..2 * ETH_ALEN, 0);
-        let new_src = if old_dst[0] & 1 == 0 {
-            old_dst
-        } else {
-            own.ok_or(EINVAL)?
-        };
-        eth[ETH_ALEN..2 * ETH_ALEN].copy_from_slice(&new_src);
+        eth[ETH_ALEN..2 * ETH_ALEN].copy_from_slice(&own.ok_or(EINVAL)?);
         // SAFETY: As above, `mac` is valid for `ETH_HLEN` private bytes.
         unsafe { core::ptr::copy_nonoverlapping(eth.as_ptr(), mac, ETH_HLEN) };
         // SAFETY: The `ETH_HLEN` bytes before `data` are the header.
