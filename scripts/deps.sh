@@ -13,7 +13,7 @@ PKGS=(
   clang-19 lld-19 llvm-19 libclang-19-dev
   flex bison bc libelf-dev libssl-dev cpio kmod rsync xz-utils make gcc
   qemu-system-x86 udev busybox-static
-  nginx-light curl iproute2 tcpdump ethtool iputils-ping procps psmisc python3 mptcpize
+  nginx-light curl iproute2 tcpdump ethtool iputils-ping procps psmisc python3 mptcpize hping3
   python3-docutils man-db
 )
 BINDGEN_VERSION=0.73.2

@@ -221,8 +221,11 @@ migrate_setup() {
       ho "$h" peer add "$(node_id "$p")" address "$(node_addr "$p")" || die "peer add in $h"
     done
     for p in $ports; do
+      # (The clients send at once, but a TCG run may take longer than the
+      # default 200 ms first-data wait: the selection needs their data.)
       if [ "$h" = f ]; then
-        ho f service add "$VIP:$p" dev eth0 policy weighted || die "service add in f"
+        ho f service add "$VIP:$p" dev eth0 policy weighted first-data-wait 5000 ||
+          die "service add in f"
       else
         ho "$h" service add "$VIP:$p" dev eth0 || die "service add in $h"
       fi

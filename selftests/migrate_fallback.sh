@@ -15,9 +15,9 @@ migrate_setup 80
 weights 0 1 0
 # A short SYN timeout: the handoff is given up after 1.5 s.
 ho f service del "$VIP:80"
-ho f service add "$VIP:80" dev eth0 policy weighted syn-timeout 1500 || die "service"
+ho f service add "$VIP:80" dev eth0 policy weighted syn-timeout 1500 first-data-wait 1400 || die "service"
 # A service nobody listens for on f.
-ho f service add "$VIP:8080" dev eth0 policy weighted syn-timeout 1500 || die "service 8080"
+ho f service add "$VIP:8080" dev eth0 policy weighted syn-timeout 1500 first-data-wait 1400 || die "service 8080"
 in_ns b1 ip link set eth1 down
 
 # The fallback takes the client's first retransmission of its request

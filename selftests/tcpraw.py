@@ -33,14 +33,15 @@ def csum(data: bytes) -> int:
     return ~s & 0xFFFF
 
 
-def tcp_segment(src, dst, sport, dport, seq, ack, flags, opts=b"", payload=b"", window=64240):
+def tcp_segment(src, dst, sport, dport, seq, ack, flags, opts=b"", payload=b"", window=64240,
+                bad_csum=False):
     if len(opts) % 4:
         opts += b"\x01" * (4 - len(opts) % 4)
     doff = (20 + len(opts)) // 4
     hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, doff << 4, flags, window, 0, 0)
     seg = hdr + opts + payload
     pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(seg))
-    c = csum(pseudo + seg)
+    c = csum(pseudo + seg) ^ (0x5555 if bad_csum else 0)
     seg = seg[:16] + struct.pack("!H", c) + seg[18:]
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(seg), random.randint(0, 65535), 0x4000,
                      64, 6, 0, socket.inet_aton(src), socket.inet_aton(dst))
@@ -89,8 +90,9 @@ class Conn:
         self.rx.bind((args.dev, ETH_P_IP))
         self.sport = args.sport or random.randint(20000, 60000)
 
-    def send(self, seq, ack, flags, opts=b"", payload=b""):
-        pkt = tcp_segment(self.a.src, self.a.dst, self.sport, self.a.dport, seq, ack, flags, opts, payload)
+    def send(self, seq, ack, flags, opts=b"", payload=b"", bad_csum=False):
+        pkt = tcp_segment(self.a.src, self.a.dst, self.sport, self.a.dport, seq, ack, flags, opts,
+                          payload, bad_csum=bad_csum)
         self.tx.sendto(pkt, (self.a.dst, 0))
 
     def replies(self, timeout):
@@ -139,11 +141,62 @@ def main():
     p.add_argument("--dport", type=int, default=80)
     p.add_argument("--sport", type=int, default=0)
     p.add_argument("--timeout", type=float, default=2.0)
-    p.add_argument("case", choices=["syn", "syn-twice", "bad-ack", "unknown-data", "bad-syn-opts"])
+    p.add_argument("--mss", type=int, default=1460, help="the SYN's MSS option")
+    p.add_argument("--expect-mss", type=int, default=0,
+                   help="request: the largest payload the reply may have")
+    p.add_argument("--dup-after", type=float, default=4.0,
+                   help="late-dup: seconds before the first segment is sent again")
+    p.add_argument("case", choices=["syn", "syn-twice", "bad-ack", "unknown-data", "bad-syn-opts",
+                                    "syn-fin", "unknown-bad-csum", "request", "late-dup"])
     a = p.parse_args()
     c = Conn(a)
     isn = random.randint(0, 2**32 - 1)
     got = lambda f: (lambda r: r["flags"] == f)
+    syn_opts = SYN_OPTS.replace(b"\x02\x04\x05\xb4", b"\x02\x04" + struct.pack("!H", a.mss))
+    request = b"GET / HTTP/1.0\r\n\r\n"
+    if a.case == "syn-fin":
+        # Discarded by a stack (RFC 9293 leaves it undefined): no answer.
+        c.send(isn, 0, FLAGS["S"] | FLAGS["F"], SYN_OPTS)
+        r = first(c.replies(a.timeout), lambda x: True)
+        return 0 if r is None else 1
+    if a.case == "unknown-bad-csum":
+        # A corrupted segment of no known connection: nobody's to reset.
+        c.send(isn, random.randint(0, 2**32 - 1), FLAGS["A"] | FLAGS["P"], payload=request,
+               bad_csum=True)
+        r = first(c.replies(a.timeout), lambda x: True)
+        return 0 if r is None else 1
+    if a.case in ("request", "late-dup"):
+        # Handshake, the request as the first segment, then the server's
+        # data (acknowledged, so it keeps sending) until it closes.
+        c.send(isn, 0, FLAGS["S"], syn_opts)
+        r = first(c.replies(a.timeout), got("SA"))
+        if not r:
+            return 1
+        seq, ack = (isn + 1) % 2**32, (r["seq"] + 1) % 2**32
+        c.send(seq, ack, FLAGS["A"] | FLAGS["P"], payload=request)
+        got_data, largest, end = 0, 0, time.time() + 3 * a.timeout
+        while time.time() < end:
+            r = first(c.replies(end - time.time()), lambda x: x["payload_len"] > 0 or
+                      "F" in x["flags"] or "R" in x["flags"])
+            if not r or "R" in r["flags"]:
+                break
+            got_data += r["payload_len"]
+            largest = max(largest, r["payload_len"])
+            nxt = (r["seq"] + r["payload_len"] + (1 if "F" in r["flags"] else 0)) % 2**32
+            # (late-dup sends nothing after its first segment: the module
+            # hears of the connection again only from the duplicate.)
+            if a.case == "request":
+                c.send((seq + len(request)) % 2**32, nxt, FLAGS["A"])
+            if "F" in r["flags"]:
+                break
+        print(json.dumps({"reply_bytes": got_data, "largest_segment": largest}), flush=True)
+        if a.case == "request":
+            return 0 if got_data > 0 and (not a.expect_mss or largest <= a.expect_mss) else 1
+        # The same first segment again, long after: an old duplicate.
+        time.sleep(a.dup_after)
+        c.send(seq, ack, FLAGS["A"] | FLAGS["P"], payload=request)
+        r = first(c.replies(a.timeout), lambda x: x["payload_len"] > 0)
+        return 0 if r is None else 1
     if a.case in ("syn", "syn-twice"):
         c.send(isn, 0, FLAGS["S"], SYN_OPTS)
         r = first(c.replies(a.timeout), got("SA"))

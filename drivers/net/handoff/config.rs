@@ -36,6 +36,8 @@ pub(crate) const MAX_FORWARD: (u32, u32, u32) = (1, 1 << 20, 65536);
 pub(crate) const SYN_TIMEOUT: (u32, u32, u32) = (1, 600_000, 10_000);
 /// Bounds and default of `HANDOFF_A_SERVICE_IDLE_TIMEOUT` (ms).
 pub(crate) const IDLE_TIMEOUT: (u32, u32, u32) = (1, 604_800_000, 900_000);
+/// Bounds and default of `HANDOFF_A_SERVICE_FIRST_DATA_WAIT` (ms).
+pub(crate) const FIRST_DATA_WAIT: (u32, u32, u32) = (0, 60_000, 200);
 /// Default weight of this node and of a peer.
 pub(crate) const DEFAULT_WEIGHT: u32 = 1;
 
@@ -240,6 +242,12 @@ pub(crate) struct Service {
     pub(crate) syn_timeout: u32,
     /// Idle time after which a forward entry is removed (ms).
     pub(crate) idle_timeout: u32,
+    /// Whether every SYN is answered without state
+    /// (`HANDOFF_SYNCOOKIES_ALWAYS`), or only under pressure (`_AUTO`).
+    pub(crate) syncookies_always: bool,
+    /// How long a connection waits for its first data after the handshake
+    /// before it is bound without any (ms; 0: at the handshake ACK).
+    pub(crate) first_data_wait: u32,
 }
 
 impl Service {
@@ -257,6 +265,8 @@ impl Service {
             max_forward: MAX_FORWARD.2,
             syn_timeout: SYN_TIMEOUT.2,
             idle_timeout: IDLE_TIMEOUT.2,
+            syncookies_always: false,
+            first_data_wait: FIRST_DATA_WAIT.2,
         }
     }
 

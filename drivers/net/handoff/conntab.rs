@@ -13,7 +13,7 @@
 //! others after its idle timeout.
 
 use crate::proto::{
-    conn::Conn,
+    conn::{Conn, State},
     cookie::Tuple,
     migrate::{Flow, Handoff},
 };
@@ -41,6 +41,13 @@ pub(crate) struct ConnShared {
     pub(crate) created_ms: i64,
     /// The entry's place in its service's limit, freed with the entry.
     pub(crate) _slot: ServiceSlot,
+}
+
+impl ConnShared {
+    /// The counters of the entry's service.
+    pub(crate) fn counters(&self) -> &Arc<Counters> {
+        self._slot.counters()
+    }
 }
 
 /// Timestamps negotiated with the client.
@@ -81,11 +88,33 @@ pub(crate) struct ConnEntry {
     pub(crate) nego: Negotiated,
     /// The last segment seen (for the idle timeout).
     pub(crate) last_seen: Jiffies,
+    /// The client's latest window field (unscaled).
+    pub(crate) client_window: u16,
+    /// When the connection was last handed to the local stack (state
+    /// `Bound`): a retransmitted first segment is handed over again only
+    /// shortly after (see `handshake::REINJECT_MS`).
+    pub(crate) bound_at: Jiffies,
     /// The SYN timeout of the entry's service.
     pub(crate) syn_timeout: Jiffies,
     /// The idle timeout of the entry's service.
     pub(crate) idle_timeout: Jiffies,
 }
+
+impl ConnEntry {
+    /// Whether the entry outlived its time at `now`: the SYN timeout until
+    /// the connection is handed over, the idle timeout after.
+    pub(crate) fn expired(&self, now: Jiffies) -> bool {
+        let limit = match self.conn.state() {
+            State::SynRecv | State::Established | State::Bound => self.syn_timeout,
+            _ => self.idle_timeout,
+        };
+        time_after(now, self.last_seen.wrapping_add(limit))
+    }
+}
+
+/// Connections waiting for their first data after the handshake, with the
+/// time they are bound without any (`handshake::bind_idle`).
+pub(crate) type WaitTable = RcuTable<ConnKey, (), Jiffies>;
 
 /// The temporary table of an instance.
 pub(crate) type TempTable = RcuTable<ConnKey, ConnShared, ConnEntry>;

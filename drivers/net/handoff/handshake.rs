@@ -7,8 +7,9 @@
 //! the node, and the connection is injected locally (`inject.rs`) or
 //! offered to a peer (`origin.rs`).
 
-use crate::conntab::{ConnEntry, ConnShared, Negotiated, Timestamps};
+use crate::conntab::{ConnEntry, ConnKey, ConnShared, Negotiated, Timestamps};
 use crate::ingress::{Decision, Pkt, REPLY_MAX};
+use crate::netns::Shared;
 use crate::proto::{
     conn::{Action, DropReason, Event, State},
     cookie::{self, CookieOpts, Tuple},
@@ -16,16 +17,23 @@ use crate::proto::{
     tcpopt::{self, SynAckOptions},
     wire,
 };
+use crate::services::ServiceRt;
 use crate::stats::Counter;
-use crate::{inject, origin, select};
+use crate::{inject, origin, select, syncookie};
+use kernel::net::namespace::Namespace;
 use kernel::net::skb::SkBuff;
 use kernel::net::tcp::{self, EstablishedState, Listener, ListenerKind, RequestParams};
 use kernel::prelude::*;
-use kernel::timer::{jiffies, msecs_to_jiffies};
+use kernel::sync::rcu;
+use kernel::timer::{jiffies, msecs_to_jiffies, time_after};
 
 /// The cookie clock ticks every 64 s (the ISN's 8 count bits then span
 /// about 4.5 hours); a handshake ACK is accepted for two ticks.
-const COOKIE_TICK_MS: u32 = 64_000;
+pub(crate) const COOKIE_TICK_MS: u32 = 64_000;
+/// How long after a hand-over to the local stack a retransmission of the
+/// first segment is handed over again (its child was not created): the
+/// client's first retransmissions (initial RTO 1 s, then 2 s) fall in it.
+const REINJECT_MS: u32 = 3_000;
 
 /// What a step of an entry's state machine left behind, for the caller to
 /// act on outside the entry's lock.
@@ -62,8 +70,19 @@ impl Snapshot {
     /// The connection as a NEW message describes it, `p` being the segment
     /// with the first request bytes.
     pub(crate) fn new_conn(&self, key: &Tuple, p: &TcpPacket<'_>) -> wire::NewConn {
-        let n = &self.nego;
         let ts_val = tcpopt::parse_lenient(p.options).timestamp.map(|t| t.val);
+        self.new_conn_with(key, ts_val, p.window)
+    }
+
+    /// The connection as a NEW message describes it, with the client's
+    /// latest TSval `ts_val` (else the one recorded) and window field.
+    pub(crate) fn new_conn_with(
+        &self,
+        key: &Tuple,
+        ts_val: Option<u32>,
+        window: u16,
+    ) -> wire::NewConn {
+        let n = &self.nego;
         wire::NewConn {
             tuple: *key,
             tcp_opts_sack: n.sack,
@@ -73,7 +92,7 @@ impl Snapshot {
                 local: synack_tsval(t.off, n),
             }),
             mss: n.mss.max(wire::MIN_MSS),
-            window: p.window,
+            window,
             client_isn: self.conn.irs(),
             local_isn: self.conn.iss(),
         }
@@ -89,6 +108,11 @@ pub(crate) fn segment(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
         && !pkt.flags.contains(TcpFlags::ACK)
         && !pkt.flags.contains(TcpFlags::RST);
 
+    // SYN+FIN is discarded by the stack (RFC 9293 leaves it undefined):
+    // never answered, never a connection.
+    if pkt.flags.contains(TcpFlags::SYN) && pkt.flags.contains(TcpFlags::FIN) {
+        return Decision::Drop(DropReason::Malformed);
+    }
     if !known {
         if syn_only {
             return new_connection(pkt, skb);
@@ -121,17 +145,32 @@ pub(crate) fn segment(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
         None => return Decision::Drop(DropReason::Malformed),
     };
     let ts_val = tcpopt::parse_lenient(p.options).timestamp.map(|t| t.val);
+    let first_data_wait = pkt.svc.map_or(0, |s| s.first_data_wait_ms);
     let now = jiffies();
     let step = table.with_locked(&key, |_, e| {
+        // Past its time, only not swept yet: gone, as if it had been.
+        if e.expired(now) {
+            return None;
+        }
         e.last_seen = now;
+        e.client_window = p.window;
         if let (Some(ts), Some(val)) = (e.nego.ts.as_mut(), ts_val) {
             ts.recent = val;
         }
+        let handshake = e.conn.state() == State::SynRecv;
         let was_bound = e.conn.state() == State::Bound;
-        let action = if was_bound {
-            // The child was not created (queue overflow, race): the
-            // retransmitted first segment is handed over again.
-            if matches!(ev, Event::Data { seq, .. } if seq == e.conn.rcv_nxt()) {
+        let mut action = if was_bound {
+            // No socket of the stack holds the tuple: its child was not
+            // created (accept queue overflow, a race), or was, and is gone
+            // already (the application aborted it). A retransmission of the
+            // first segment (same sequence and acknowledgment numbers) is
+            // handed over again only within a few retransmission timeouts
+            // of the last hand-over; later it is an old duplicate, which the
+            // application must not get a second time.
+            let first_again = matches!(ev, Event::Data { seq, ack, .. }
+                if seq == e.conn.rcv_nxt() && ack == e.conn.iss().wrapping_add(1));
+            let recent = now.wrapping_sub(e.bound_at) <= msecs_to_jiffies(REINJECT_MS);
+            if first_again && recent {
                 Action::Inject
             } else {
                 Action::Drop(DropReason::OutOfOrder)
@@ -139,17 +178,41 @@ pub(crate) fn segment(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
         } else {
             e.conn.step(ev)
         };
-        (
+        // The handshake ACK: the connection waits for its first data, or
+        // is bound at once (first-data-wait 0).
+        let mut wait = false;
+        if handshake && e.conn.state() == State::Established && action == Action::Absorb {
+            match first_data_wait {
+                0 => action = e.conn.step(Event::NoData),
+                _ => wait = true,
+            }
+        }
+        Some((
             action,
             Snapshot {
                 conn: e.conn,
                 nego: e.nego,
             },
-        )
+            wait,
+        ))
     });
-    let Some((action, snap)) = step else {
+    let (action, snap) = match step {
+        Some(Some((action, snap, wait))) => {
+            if wait {
+                wait_for_data(pkt, first_data_wait);
+            }
+            (action, snap)
+        }
         // Removed meanwhile (expired or flushed).
-        return unknown_segment(pkt, skb);
+        None => return unknown_segment(pkt, skb),
+        Some(None) => {
+            table.remove(&key);
+            return if syn_only {
+                new_connection(pkt, skb)
+            } else {
+                stale_segment(pkt, skb, DropReason::Expired)
+            };
+        }
     };
     match action {
         Action::SendSynAck => {
@@ -182,6 +245,9 @@ pub(crate) fn segment(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
                 }
                 _ => {
                     table.with_locked(&key, |_, e| {
+                        if outcome == Event::InjectOk {
+                            e.bound_at = jiffies();
+                        }
                         if e.conn.state() != State::Bound {
                             e.conn.step(outcome);
                         }
@@ -193,10 +259,108 @@ pub(crate) fn segment(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
     }
 }
 
+/// Notes a connection that completed its handshake without data: bound
+/// without any after `wait_ms` unless its first data comes first. If the
+/// wait cannot be noted (memory, the table's bound), the connection just
+/// waits for its data, as before this existed.
+fn wait_for_data(pkt: &Pkt<'_>, wait_ms: u32) {
+    let due = jiffies().wrapping_add(msecs_to_jiffies(wait_ms));
+    if pkt
+        .hn
+        .st
+        .waiting
+        .insert(pkt.key, (), due, GFP_ATOMIC)
+        .is_ok()
+    {
+        pkt.hn.retransmit_soon();
+    }
+}
+
+/// The timer's work: connections whose first-data wait ended without data
+/// are handed to the local stack without any (protocols where the server
+/// speaks first), through the path that adopts a peer's connection: their
+/// handshake ACK is rebuilt and delivered on the loopback device with its
+/// request sock.
+pub(crate) fn bind_idle(net: &Namespace, st: &Shared) {
+    if st.waiting.is_empty() {
+        return;
+    }
+    let now = jiffies();
+    let mut due = KVec::new();
+    st.waiting.retain(|key, (), at| {
+        // Kept for the next tick if it cannot be taken now.
+        time_after(*at, now) || due.push(*key, GFP_ATOMIC).is_err()
+    });
+    let guard = rcu::read_lock();
+    for key in due.iter() {
+        bind_one(net, &guard, st, key);
+    }
+}
+
+/// Binds the waiting connection `key` without data, if it is still waiting.
+fn bind_one(net: &Namespace, guard: &rcu::Guard, st: &Shared, key: &ConnKey) {
+    let Some(e) = st.temp.lookup(guard, key) else {
+        return;
+    };
+    let counters = e.shared().counters().clone();
+    // Its data came meanwhile, or it was bound, closed or reset: nothing to
+    // do (`NoData` is then no event for it).
+    let Some(Some((snap, nc))) = st.temp.with_locked(key, |_, e| {
+        (e.conn.step(Event::NoData) == Action::Inject).then(|| {
+            let snap = Snapshot {
+                conn: e.conn,
+                nego: e.nego,
+            };
+            let nc = snap.new_conn_with(&key.0, None, e.client_window);
+            (snap, nc)
+        })
+    }) else {
+        return;
+    };
+    let outcome = match inject::adopt(net, guard, &nc, &[]) {
+        Ok(()) => {
+            counters.inc(Counter::Injected);
+            st.counters.inc(Counter::Injected);
+            Event::InjectOk
+        }
+        Err(inject::AdoptError::Busy) => Event::InjectFailed { retryable: true },
+        Err(inject::AdoptError::Refused) => {
+            counters.inc(Counter::InjectFailed);
+            st.counters.inc(Counter::InjectFailed);
+            Event::InjectFailed { retryable: false }
+        }
+    };
+    let action = st.temp.with_locked(key, |_, e| {
+        if outcome == Event::InjectOk {
+            e.bound_at = jiffies();
+        }
+        e.conn.step(outcome)
+    });
+    match action {
+        // Refused for good (no listener, a full...): the client is reset,
+        // as a stack without the connection would.
+        Some(Action::SendRst(reason)) => {
+            st.temp.remove(key);
+            counters.dropped(reason);
+            st.counters.dropped(reason);
+            if crate::origin::reset_conn(net, &key.0, snap.conn.snd_nxt(), snap.conn.rcv_nxt())
+                .is_err()
+            {
+                counters.inc(Counter::XmitFailed);
+            }
+        }
+        // The accept queue is full: tried again at the next tick.
+        Some(Action::Drop(DropReason::InjectRetry)) => {
+            let _ = st.waiting.insert(*key, (), jiffies(), GFP_ATOMIC);
+        }
+        _ => {}
+    }
+}
+
 /// The first request bytes arrived, in `skb` (checked and linear): the
 /// service's policy names the node that gets the connection. Returns the
 /// verdict for the segment and the outcome for the state machine.
-fn hand_off(pkt: &Pkt<'_>, skb: &mut SkBuff, snap: &Snapshot) -> (Decision, Event) {
+pub(crate) fn hand_off(pkt: &Pkt<'_>, skb: &mut SkBuff, snap: &Snapshot) -> (Decision, Event) {
     let params = {
         let Ok(p) = packet::parse(skb.network_data()) else {
             return (
@@ -204,7 +368,14 @@ fn hand_off(pkt: &Pkt<'_>, skb: &mut SkBuff, snap: &Snapshot) -> (Decision, Even
                 Event::InjectFailed { retryable: true },
             );
         };
-        if let select::Node::Peer(peer) = select::choose(pkt, p.payload) {
+        // Without request bytes (bound at the handshake ACK) there is
+        // nothing to choose by: the connection stays here.
+        let node = if p.payload.is_empty() {
+            select::Node::Local
+        } else {
+            select::choose(pkt, p.payload)
+        };
+        if let select::Node::Peer(peer) = node {
             if let Some(done) = origin::start(pkt, &p, snap, peer) {
                 return done;
             }
@@ -229,7 +400,7 @@ pub(crate) fn parse_checked(skb: &mut SkBuff) -> Result<TcpPacket<'_>, DropReaso
 }
 
 /// The state-machine event of a parsed segment.
-fn event_of(p: &TcpPacket<'_>) -> Option<Event> {
+pub(crate) fn event_of(p: &TcpPacket<'_>) -> Option<Event> {
     let f = p.flags;
     if f.contains(TcpFlags::RST) {
         return Some(Event::Rst { seq: p.seq });
@@ -265,8 +436,15 @@ fn event_of(p: &TcpPacket<'_>) -> Option<Event> {
 }
 
 /// A segment of a tuple the table does not know: the stack's if it has a
-/// socket for it, else answered as a stack without one would (RST).
+/// socket for it, else answered as a stack without one would (RST), once
+/// both checksums are verified (a corrupted tuple is nobody's to reset).
 pub(crate) fn unknown_segment(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
+    stale_segment(pkt, skb, DropReason::UnknownConn)
+}
+
+/// A segment of a connection the table does not know (any more), answered
+/// as [`unknown_segment`] says; a reset is counted as `reason`.
+fn stale_segment(pkt: &Pkt<'_>, skb: &mut SkBuff, reason: DropReason) -> Decision {
     if pkt.flags.contains(TcpFlags::RST) {
         return Decision::Accept;
     }
@@ -274,13 +452,16 @@ pub(crate) fn unknown_segment(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
         EstablishedState::None => {}
         _ => return Decision::Accept,
     }
-    pkt.dropped(DropReason::UnknownConn);
-    if skb.linearize().is_err() {
-        return Decision::Drop(DropReason::Malformed);
+    // A connection whose SYN was answered without state?
+    if let Some(d) = syncookie::segment(pkt, skb) {
+        return d;
     }
-    match packet::parse(skb.network_data()) {
-        Ok(p) => rst(&p),
-        Err(_) => Decision::Drop(DropReason::Malformed),
+    match parse_checked(skb) {
+        Ok(p) => {
+            pkt.dropped(reason);
+            rst(&p)
+        }
+        Err(reason) => Decision::Drop(reason),
     }
 }
 
@@ -294,7 +475,7 @@ pub(crate) fn rst(p: &TcpPacket<'_>) -> Decision {
 }
 
 /// The window scale the stack would announce for the namespace's buffers.
-fn our_wscale(pkt: &Pkt<'_>) -> u8 {
+pub(crate) fn our_wscale(pkt: &Pkt<'_>) -> u8 {
     let (rmem, max) = tcp::rcv_space_limits(pkt.net);
     let space = rmem.max(max);
     let mut ws = 0u8;
@@ -308,7 +489,7 @@ fn our_wscale(pkt: &Pkt<'_>) -> u8 {
 /// that may be handed to a peer travels there encapsulated, 40 bytes
 /// more: a full-sized client segment must still fit the MTU (equal MTUs
 /// between servers assumed), so no IP fragmentation happens between them.
-fn announced_mss(mtu: u32, may_migrate: bool) -> u16 {
+pub(crate) fn announced_mss(mtu: u32, may_migrate: bool) -> u16 {
     let overhead = if may_migrate {
         wire::ENCAP_OVERHEAD_V4 as u32
     } else {
@@ -338,78 +519,156 @@ fn new_connection(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
         Ok(p) => p,
         Err(reason) => return Decision::Drop(reason),
     };
+    // Without syncookies the stack takes no connection from the module:
+    // the SYN is the stack's, which does the handshake itself (like an
+    // MPTCP listener's, not counted).
+    if !tcp::syncookies_enabled(pkt.net) {
+        return Decision::Accept;
+    }
     // Malformed options: dropped (a SYN is the cheapest thing to resend).
-    let Ok(opts) = tcpopt::parse(p.options) else {
+    let Ok(mut opts) = tcpopt::parse(p.options) else {
         return Decision::Drop(DropReason::Malformed);
     };
+    // Options the namespace turned off are not negotiated, as by the stack.
+    let sysctls = tcp::option_sysctls(pkt.net);
+    opts.sack_perm &= sysctls.sack;
+    if !sysctls.timestamps {
+        opts.timestamp = None;
+    }
+    if !sysctls.window_scaling {
+        opts.wscale = None;
+    }
     // Data on the SYN (TFO) is not acknowledged by our SYN-ACK: the client
     // sends it again after the handshake.
-    // A TIME_WAIT socket of the stack on the tuple: reaped if the SYN is
-    // acceptable for it, as the stack would on this SYN; else the stack
-    // decides.
+    // A TIME_WAIT socket of the stack on the tuple: the stack decides,
+    // unless the SYN is acceptable for it, as the stack would recycle it on
+    // this SYN; then it is reaped, but only once the SYN is really taken
+    // (below).
     let client_isn = p.seq;
+    let tsval = opts.timestamp.map(|t| t.val);
+    let mut reusable = false;
     let est = tcp::established_v4(pkt.net, &pkt.tuple, pkt.ifindex, |rcv_nxt, ts| {
-        tw_syn_acceptable(rcv_nxt, ts, client_isn, opts.timestamp.map(|t| t.val))
+        reusable = tw_syn_acceptable(rcv_nxt, ts, client_isn, tsval);
+        false
     });
-    match est {
-        EstablishedState::None | EstablishedState::TimeWaitReaped => {}
+    let reap = match est {
+        EstablishedState::None | EstablishedState::TimeWaitReaped => false,
+        EstablishedState::TimeWait if reusable => true,
         EstablishedState::TimeWait | EstablishedState::Socket => return Decision::Accept,
-    }
+    };
 
     let our_mss = announced_mss(pkt.mtu, svc.may_migrate());
-    let mss = opts.effective_mss(536).min(our_mss);
-    let mss_idx = cookie::mss_index(mss);
-    let now_ms = tcp::tcp_clock_ms();
+    // The client's MSS, however small, as the stack keeps it (it sends no
+    // less than TCP_MIN_SND_MSS whatever the client says).
+    let mss = opts
+        .effective_mss(536)
+        .max(tcp::TCP_MIN_SND_MSS)
+        .min(our_mss);
     let secret = pkt.hn.secret();
-    let isn = cookie::isn(secret, &key.0, client_isn, now_ms / COOKIE_TICK_MS, mss_idx);
+    let isn = cookie::isn(
+        secret,
+        &key.0,
+        client_isn,
+        cookie_count(),
+        cookie::mss_index(mss),
+    );
     let client_wscale = opts.wscale;
-    let our_wscale = if client_wscale.is_some() {
-        our_wscale(pkt)
-    } else {
-        0
-    };
-    let ts = opts.timestamp.map(|t| Timestamps {
-        // Per connection, like the stack's secure_tcp_ts_off(): a keyed hash
-        // of the tuple, so TSvals reveal no clock.
-        off: ts_off(secret, &key.0),
-        recent: t.val,
-    });
-    let window = ((65535 / u32::from(mss)) * u32::from(mss)) as u16;
     let nego = Negotiated {
         our_mss,
         mss,
         client_wscale,
-        our_wscale,
+        our_wscale: if client_wscale.is_some() {
+            our_wscale(pkt)
+        } else {
+            0
+        },
         sack: opts.sack_perm,
-        ts,
-        window,
+        ts: opts.timestamp.map(|t| Timestamps {
+            // Per connection, like the stack's secure_tcp_ts_off(): a keyed
+            // hash of the tuple, so TSvals reveal no clock.
+            off: ts_off(secret, &key.0),
+            recent: t.val,
+        }),
+        window: window_for(mss),
+    };
+    let answer = if svc.syncookies_always {
+        Answered::Stateless
+    } else {
+        remember(pkt, svc, (isn, client_isn, p.window), &nego)
+    };
+    match answer {
+        Answered::Stateful => pkt.inc(Counter::SynAnswered),
+        Answered::Again => pkt.inc(Counter::SynRetransmit),
+        Answered::Stateless => return syncookie::answer(pkt, svc, isn, client_isn, nego, reap),
+    }
+    if reap {
+        reap_time_wait(pkt, client_isn, tsval);
+    }
+    synack(&key.0, isn, client_isn, &nego)
+}
+
+/// How a SYN was answered.
+enum Answered {
+    /// With a new entry in the temporary table.
+    Stateful,
+    /// With the entry another CPU made for the same SYN.
+    Again,
+    /// Without state: the service's share or the table is full.
+    Stateless,
+}
+
+/// Stores the half-open connection, within the service's share of the
+/// table (max-temporary) and the table's room.
+fn remember(
+    pkt: &Pkt<'_>,
+    svc: &ServiceRt,
+    (isn, client_isn, client_window): (u32, u32, u16),
+    nego: &Negotiated,
+) -> Answered {
+    let Some(slot) = svc.reserve_temporary() else {
+        return Answered::Stateless;
     };
     let now = jiffies();
     let entry = ConnEntry {
-        conn: crate::proto::conn::Conn::new(isn, client_isn, u32::from(window)),
-        nego,
+        conn: crate::proto::conn::Conn::new(isn, client_isn, u32::from(nego.window)),
+        nego: *nego,
         last_seen: now,
+        client_window,
+        bound_at: now,
         syn_timeout: msecs_to_jiffies(svc.syn_timeout_ms),
         idle_timeout: msecs_to_jiffies(svc.idle_timeout_ms),
-    };
-    // The service's share of the table (max-temporary): beyond it SYNs are
-    // dropped, counted as table full, and the clients retry.
-    let Some(slot) = svc.reserve_temporary() else {
-        return Decision::Drop(DropReason::TableFull);
     };
     let shared = ConnShared {
         created_ms: kernel::time::Ktime::ktime_get().to_ms(),
         _slot: slot,
     };
-    match pkt.hn.table().insert(*key, shared, entry, GFP_ATOMIC) {
-        Ok(()) => pkt.inc(Counter::SynAnswered),
-        Err(e) if e == EEXIST => {
-            // Lost a race with the same SYN on another CPU: answer it too.
-            pkt.inc(Counter::SynRetransmit);
-        }
-        Err(_) => return Decision::Drop(DropReason::TableFull),
+    match pkt.hn.table().insert(pkt.key, shared, entry, GFP_ATOMIC) {
+        Ok(()) => Answered::Stateful,
+        // Lost a race with the same SYN on another CPU: answered too.
+        Err(e) if e == EEXIST => Answered::Again,
+        Err(_) => Answered::Stateless,
     }
-    synack(&key.0, isn, client_isn, &nego)
+}
+
+/// Removes the stack's TIME_WAIT socket on the tuple, the SYN being taken,
+/// if the SYN is still acceptable for it (looked up again: it may have
+/// gone or changed meanwhile).
+pub(crate) fn reap_time_wait(pkt: &Pkt<'_>, client_isn: u32, tsval: Option<u32>) {
+    tcp::established_v4(pkt.net, &pkt.tuple, pkt.ifindex, |rcv_nxt, ts| {
+        tw_syn_acceptable(rcv_nxt, ts, client_isn, tsval)
+    });
+}
+
+/// The clock count cookies are made and checked at.
+pub(crate) fn cookie_count() -> u32 {
+    tcp::tcp_clock_ms() / COOKIE_TICK_MS
+}
+
+/// The window a SYN-ACK announces for `mss`: the largest multiple of it
+/// that fits the unscaled field.
+pub(crate) fn window_for(mss: u16) -> u16 {
+    let mss = u32::from(mss.max(1));
+    ((65535 / mss) * mss) as u16
 }
 
 /// Whether a SYN may reuse the tuple of a TIME_WAIT socket whose next
@@ -425,7 +684,7 @@ fn tw_syn_acceptable(rcv_nxt: u32, tw_ts: Option<u32>, seq: u32, tsval: Option<u
 }
 
 /// The per-connection TSval offset: a keyed hash of the tuple.
-fn ts_off(secret: &cookie::CookieSecret, t: &Tuple) -> u32 {
+pub(crate) fn ts_off(secret: &cookie::CookieSecret, t: &Tuple) -> u32 {
     crate::proto::siphash::siphash24(secret, &t.to_bytes()) as u32
 }
 
@@ -441,7 +700,7 @@ fn synack_tsval(off: u32, n: &Negotiated) -> u32 {
 }
 
 /// Our SYN-ACK for the connection.
-fn synack(t: &Tuple, isn: u32, client_isn: u32, n: &Negotiated) -> Decision {
+pub(crate) fn synack(t: &Tuple, isn: u32, client_isn: u32, n: &Negotiated) -> Decision {
     let tsval = n.ts.map(|ts| synack_tsval(ts.off, n));
     let syn_opts = tcpopt::TcpOptions {
         mss: Some(n.mss),

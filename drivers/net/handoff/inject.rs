@@ -62,11 +62,13 @@ pub(crate) fn local(pkt: &Pkt<'_>, skb: &mut SkBuff, params: &RequestParams) -> 
             pkt.inc(Counter::Injected);
             (Decision::Accept, Event::InjectOk)
         }
-        Err(_) => {
+        Err(e) => {
             pkt.inc(Counter::InjectFailed);
+            // Out of memory may pass; parameters the stack refuses will not.
+            let retryable = e == ENOMEM;
             (
                 Decision::Drop(DropReason::InjectRetry),
-                Event::InjectFailed { retryable: true },
+                Event::InjectFailed { retryable },
             )
         }
     }

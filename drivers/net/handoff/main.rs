@@ -29,10 +29,13 @@ pub mod proto;
 mod select;
 mod services;
 mod stats;
+mod syncookie;
 mod target;
 #[cfg(CONFIG_KUNIT)]
 mod tests;
-#[cfg(CONFIG_KUNIT)]
+// Hooks devices of the initial namespace and sends packets: only in the
+// test build (`HANDOFF_DEBUG=1`), never in a production module.
+#[cfg(all(CONFIG_KUNIT, handoff_debug))]
 mod tests_net;
 #[cfg(CONFIG_KUNIT)]
 mod tests_sync;

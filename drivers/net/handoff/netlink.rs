@@ -14,8 +14,8 @@
 
 use crate::config::{
     Config, Endpoint, IpAddr, Peer, PeerState, Policy, Rule, ServiceKey, ServiceSpec, ServiceView,
-    DEFAULT_WEIGHT, IDLE_TIMEOUT, IPPROTO_TCP, MAX_FORWARD, MAX_IFACES, MAX_PARAM_BYTES, MAX_PEERS,
-    MAX_RULES, MAX_SERVICES, MAX_TEMPORARY, SYN_TIMEOUT,
+    DEFAULT_WEIGHT, FIRST_DATA_WAIT, IDLE_TIMEOUT, IPPROTO_TCP, MAX_FORWARD, MAX_IFACES,
+    MAX_PARAM_BYTES, MAX_PEERS, MAX_RULES, MAX_SERVICES, MAX_TEMPORARY, SYN_TIMEOUT,
 };
 use crate::netns::{ConnCursor, ConnEntry, HandoffNet, Table};
 use crate::stats::{Counter, Counters};
@@ -109,6 +109,11 @@ static SERVICE_POLICY: [AttrPolicy; n(HANDOFF_A_SERVICE_MAX)] = genetlink::polic
     (HANDOFF_A_SERVICE_MAX_FORWARD, AttrPolicy::u32()),
     (HANDOFF_A_SERVICE_SYN_TIMEOUT, AttrPolicy::u32()),
     (HANDOFF_A_SERVICE_IDLE_TIMEOUT, AttrPolicy::u32()),
+    (
+        HANDOFF_A_SERVICE_SYNCOOKIES,
+        AttrPolicy::u32().range(1, HANDOFF_SYNCOOKIES_MAX as u16),
+    ),
+    (HANDOFF_A_SERVICE_FIRST_DATA_WAIT, AttrPolicy::u32()),
 ]);
 
 static PEER_POLICY: [AttrPolicy; n(HANDOFF_A_PEER_MAX)] = genetlink::policy(&[
@@ -568,6 +573,15 @@ fn put_service(p: &mut impl Put, v: ServiceView<'_>, full: bool) -> Result {
         n.put_u32(HANDOFF_A_SERVICE_MAX_FORWARD, svc.max_forward)?;
         n.put_u32(HANDOFF_A_SERVICE_SYN_TIMEOUT, svc.syn_timeout)?;
         n.put_u32(HANDOFF_A_SERVICE_IDLE_TIMEOUT, svc.idle_timeout)?;
+        n.put_u32(
+            HANDOFF_A_SERVICE_SYNCOOKIES,
+            if svc.syncookies_always {
+                HANDOFF_SYNCOOKIES_ALWAYS
+            } else {
+                HANDOFF_SYNCOOKIES_AUTO
+            },
+        )?;
+        n.put_u32(HANDOFF_A_SERVICE_FIRST_DATA_WAIT, svc.first_data_wait)?;
     }
     n.end();
     Ok(())
@@ -800,12 +814,41 @@ fn service_add(info: &Info<'_>) -> Result {
         IDLE_TIMEOUT,
         c_str!("idle-timeout out of range (1..604800000 ms)"),
     )?;
+    if let Some(a) = t.get(HANDOFF_A_SERVICE_SYNCOOKIES) {
+        // The policy's range leaves AUTO and ALWAYS.
+        spec.service.syncookies_always = a.u32()? == HANDOFF_SYNCOOKIES_ALWAYS;
+    }
+    spec.service.first_data_wait = bounded(
+        info,
+        t.get(HANDOFF_A_SERVICE_FIRST_DATA_WAIT),
+        FIRST_DATA_WAIT,
+        c_str!("first-data-wait out of range (0..60000 ms)"),
+    )?;
     const _: () = assert!(
         MAX_TEMPORARY.1 == 1048576
             && MAX_FORWARD.1 == 1048576
             && SYN_TIMEOUT.1 == 600_000
             && IDLE_TIMEOUT.1 == 604_800_000
+            && FIRST_DATA_WAIT.1 == 60_000
     );
+    // Valid, but what the module cannot serve yet is refused rather than
+    // accepted and never served.
+    if let (IpAddr::V6(_), Some(a)) = (key.addr, t.get(HANDOFF_A_SERVICE_ADDR)) {
+        return Err(info.fail_attr(
+            crate::netns::eopnotsupp(),
+            &a,
+            c_str!("IPv6 services are not supported yet (the hook serves IPv4)"),
+        ));
+    }
+    if let (Policy::LeastLoad | Policy::HostUri | Policy::Cookie | Policy::TlsSni, Some(a)) =
+        (spec.service.policy, t.get(HANDOFF_A_SERVICE_POLICY))
+    {
+        return Err(info.fail_attr(
+            crate::netns::eopnotsupp(),
+            &a,
+            c_str!("policy not supported yet (local and weighted are)"),
+        ));
+    }
 
     let hn_add = HandoffNet::of(info.net());
     let ev = {

@@ -3,7 +3,7 @@
 //! Per network namespace state: one handoff instance per namespace.
 
 use crate::config::{Config, Endpoint, IpAddr};
-use crate::conntab::{AdoptTable, ConnKey, FwdTable, PendTable, TempTable};
+use crate::conntab::{AdoptTable, ConnKey, FwdTable, PendTable, TempTable, WaitTable};
 use crate::ingress::Ingress;
 use crate::peers::PeerSet;
 use crate::services::{ServiceRt, ServiceSet};
@@ -12,14 +12,14 @@ use crate::tunnel::{Redistribution, Tunnel};
 use core::ops::ControlFlow;
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::net::device::{rtnl_lock, NetDevice, NetdevEvent, NotifierHandler, Rtnl};
-use kernel::net::namespace::{Namespace, Pernet, PernetData, PernetKind};
+use kernel::net::namespace::{Namespace, NetOwned, Pernet, PernetData, PernetKind};
 use kernel::net::netfilter::{Priority, Registration};
 use kernel::net::udp_tunnel::SockAddrV4;
 use kernel::prelude::*;
 use kernel::sync::rcu::{Guard, RcuBox};
 use kernel::sync::rcu_table::IterPos;
 use kernel::sync::Arc;
-use kernel::timer::{jiffies, time_after, Timer, TimerCallback};
+use kernel::timer::{jiffies, Timer, TimerCallback};
 use kernel::{c_str, new_mutex, new_timer, sync::Mutex};
 
 /// Buckets of the temporary table (2^12).
@@ -34,6 +34,10 @@ const FWD_MAX_ENTRIES: usize = 1 << 20;
 const PEND_BUCKET_BITS: u32 = 8;
 /// Handoffs in flight at most.
 const PEND_MAX_ENTRIES: usize = 16384;
+/// Buckets of the table of connections in their first-data wait (2^8),
+/// and its bound (beyond it a connection just waits for its data).
+const WAIT_BUCKET_BITS: u32 = 8;
+const WAIT_MAX_ENTRIES: usize = 65536;
 /// Buckets of the adopted table (2^12).
 const ADOPT_BUCKET_BITS: u32 = 12;
 /// Adopted connections tracked at most.
@@ -84,6 +88,8 @@ pub(crate) struct Shared {
     pub(crate) fwd: FwdTable,
     /// Handoffs waiting for their MIGRATED_ACK.
     pub(crate) pending: PendTable,
+    /// Connections waiting for their first data (first-data-wait).
+    pub(crate) waiting: WaitTable,
     /// Connections adopted from peers.
     pub(crate) adopted: AdoptTable,
     /// The instance's counters.
@@ -140,15 +146,7 @@ impl TimerCallback for Gc {
     fn run(timer: &Timer<Self>) {
         let st = &timer.st;
         let now = jiffies();
-        let gone = st.temp.retain(|_, _, e| {
-            let limit = match e.conn.state() {
-                crate::proto::conn::State::SynRecv
-                | crate::proto::conn::State::Established
-                | crate::proto::conn::State::Bound => e.syn_timeout,
-                _ => e.idle_timeout,
-            };
-            !time_after(now, e.last_seen.wrapping_add(limit))
-        });
+        let gone = st.temp.retain(|_, _, e| !e.expired(now));
         // Flows past their linger time after a client FIN ended; the
         // others timed out.
         let mut ended = 0u64;
@@ -185,15 +183,20 @@ impl TimerCallback for Gc {
     }
 }
 
-/// What the NEW retransmission timer works on.
+/// What the short timer works on: NEW retransmissions, and connections
+/// whose first-data wait ends.
 pub(crate) struct Retransmit {
     st: Arc<Shared>,
+    /// The instance's namespace (the timer is the instance's, stopped when
+    /// it is dropped in the namespace's exit).
+    net: NetOwned,
 }
 
 impl TimerCallback for Retransmit {
     fn run(timer: &Timer<Self>) {
         crate::origin::tick(&timer.st);
-        if !timer.st.pending.is_empty() {
+        crate::handshake::bind_idle(timer.net.get(), &timer.st);
+        if !timer.st.pending.is_empty() || !timer.st.waiting.is_empty() {
             timer.schedule_after_msecs(crate::origin::TICK_MS);
         }
     }
@@ -224,6 +227,11 @@ impl PernetData for HandoffNet {
                         PEND_BUCKET_BITS,
                         PEND_MAX_ENTRIES,
                     )?,
+                    waiting: WaitTable::new(
+                        c_str!("handoff_waiting"),
+                        WAIT_BUCKET_BITS,
+                        WAIT_MAX_ENTRIES,
+                    )?,
                     adopted: AdoptTable::new(
                         c_str!("handoff_adopted"),
                         ADOPT_BUCKET_BITS,
@@ -242,7 +250,14 @@ impl PernetData for HandoffNet {
         kernel::random::fill_bytes(&mut secret);
         let st = st.map(|st| {
             let gc = Gc { st: st.clone() };
-            let retx = Retransmit { st: st.clone() };
+            let retx = Retransmit {
+                st: st.clone(),
+                // SAFETY: The value lives in the timer, a field of this
+                // instance, which the namespace's pernet exit drops (the
+                // timer stopped) before the namespace is freed; it is never
+                // moved out of it.
+                net: unsafe { NetOwned::new(net) },
+            };
             (st, gc, retx)
         });
         let (st, gc, retx) = match st {

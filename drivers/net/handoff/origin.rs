@@ -23,6 +23,7 @@ use crate::netns::Shared;
 use crate::peers::PeerRt;
 use crate::proto::{
     conn::{DropReason, Event},
+    cookie::Tuple,
     migrate::{Handoff, Tick},
     packet::{self, Rst, TcpPacket},
     tcpopt,
@@ -174,22 +175,25 @@ pub(crate) fn on_ack(
 
 /// Resets the client of a handoff that failed, from the VIP.
 fn reset_client(net: &Namespace, sh: &PendShared) {
-    let mut buf = [0u8; 40];
-    let r = Rst {
-        tuple: sh.key.0,
-        seq: sh.snd_nxt,
-        ack: Some(sh.rcv_nxt),
-    };
-    let Ok(len) = packet::build_rst_to(&mut buf, &r) else {
-        return;
-    };
-    let sent = SkBuffOwned::alloc(len, 128, GFP_ATOMIC).and_then(|mut skb| {
-        skb.put_data(buf.get(..len).ok_or(EINVAL)?)?;
-        skb.ip_local_out(net)
-    });
-    if sent.is_err() {
+    if reset_conn(net, &sh.key.0, sh.snd_nxt, sh.rcv_nxt).is_err() {
         sh.svc.inc(Counter::XmitFailed);
     }
+}
+
+/// Resets the client of the connection `t` from the service address,
+/// through the stack's output path: our next sequence number `snd_nxt`,
+/// acknowledging `rcv_nxt`.
+pub(crate) fn reset_conn(net: &Namespace, t: &Tuple, snd_nxt: u32, rcv_nxt: u32) -> Result {
+    let mut buf = [0u8; 40];
+    let r = Rst {
+        tuple: *t,
+        seq: snd_nxt,
+        ack: Some(rcv_nxt),
+    };
+    let len = packet::build_rst_to(&mut buf, &r).map_err(|_| EINVAL)?;
+    let mut skb = SkBuffOwned::alloc(len, 128, GFP_ATOMIC)?;
+    skb.put_data(buf.get(..len).ok_or(EINVAL)?)?;
+    skb.ip_local_out(net)
 }
 
 /// The retransmission timer's work: NEW again where its time came, and

@@ -27,6 +27,11 @@ pub(crate) struct ServiceRt {
     max_forward: u32,
     /// How the node of a connection is chosen.
     pub(crate) policy: Policy,
+    /// Every SYN answered without state (else only under pressure).
+    pub(crate) syncookies_always: bool,
+    /// How long a connection waits for its first data after the handshake
+    /// (ms; 0: bound at the handshake ACK).
+    pub(crate) first_data_wait_ms: u32,
     /// The service's counters (the configuration's: they outlive a change
     /// of the service's settings).
     pub(crate) counters: Arc<Counters>,
@@ -152,7 +157,9 @@ impl ServiceSet {
                     idle_timeout_ms: s.idle_timeout,
                     max_temporary: s.max_temporary,
                     max_forward: s.max_forward,
-                    policy: select_policy(s.policy, s.fallback),
+                    policy: select_policy(s.policy),
+                    syncookies_always: s.syncookies_always,
+                    first_data_wait_ms: s.first_data_wait,
                     counters: cfg.service_counters_arc(i).ok_or(EINVAL)?.clone(),
                 },
                 GFP_KERNEL,
@@ -190,14 +197,12 @@ impl ServiceSet {
     }
 }
 
-/// The selection policy of a configured one. The policies that need the
-/// sync channel or the request's content are not built yet: their
-/// fallback serves (local when that is not built either).
-fn select_policy(p: config::Policy, fallback: config::Policy) -> Policy {
+/// The selection policy of a configured one: local or weighted, the only
+/// ones `service add` accepts until the sync channel and the content
+/// policies exist (it refuses the others with `EOPNOTSUPP`).
+fn select_policy(p: config::Policy) -> Policy {
     match p {
-        config::Policy::Local => Policy::Local,
         config::Policy::Weighted => Policy::Weighted,
-        _ if p.has_fallback() && fallback == config::Policy::Weighted => Policy::Weighted,
         _ => Policy::Local,
     }
 }

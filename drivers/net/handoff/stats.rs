@@ -10,7 +10,7 @@
 //! `drop_*` counters follow `DropReason::ALL`, then `drop_peer_down`; the
 //! `*_entries` counters are gauges.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 macro_rules! counters {
     ($($(#[$doc:meta])* $var:ident = $name:literal,)+) => {
@@ -138,11 +138,17 @@ counters! {
     FlowsEnded = "flows_ended",
     /// Gauge: connections adopted from peers, still tracked.
     AdoptedEntries = "adopted_entries",
+    /// SYNs answered without state (a cookie SYN-ACK).
+    SyncookiesSent = "syncookies_sent",
 }
 
 /// The counters of one instance, updated locklessly from the packet path.
 pub(crate) struct Counters {
     values: [AtomicU64; Counter::ALL.len()],
+    /// When (jiffies) a SYN was last answered without state: for so long
+    /// after it, ACKs of unknown connections are checked as cookies. Kept
+    /// with the counters, which outlive changes of a service's settings.
+    cookie_at: AtomicUsize,
 }
 
 impl Counters {
@@ -150,7 +156,22 @@ impl Counters {
     pub(crate) const fn new() -> Self {
         Self {
             values: [const { AtomicU64::new(0) }; Counter::ALL.len()],
+            cookie_at: AtomicUsize::new(0),
         }
+    }
+
+    /// Notes that a SYN was answered with a cookie at `now` (jiffies).
+    pub(crate) fn cookie_sent(&self, now: usize) {
+        // Written once per jiffy at most: a flood does not bounce the line.
+        if self.cookie_at.load(Ordering::Relaxed) != now {
+            self.cookie_at.store(now, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether a cookie was sent within `window` jiffies before `now`.
+    pub(crate) fn cookie_sent_within(&self, now: usize, window: usize) -> bool {
+        let at = self.cookie_at.load(Ordering::Relaxed);
+        at != 0 && now.wrapping_sub(at) <= window
     }
 
     /// Adds `n` to `c`.

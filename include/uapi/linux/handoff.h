@@ -248,7 +248,7 @@ enum handoff_node_attr {
  *	parameters of the policy.
  * @HANDOFF_A_SERVICE_MAX_TEMPORARY: NLA_U32, 1..1048576 (default 16384):
  *	maximum number of entries of this service in the temporary table; SYNs
- *	beyond it are dropped (drop_table_full).
+ *	beyond it are answered without state (enum handoff_syncookies).
  * @HANDOFF_A_SERVICE_MAX_FORWARD: NLA_U32, 1..1048576 (default 65536):
  *	maximum number of entries of this service in the forward table; beyond
  *	it connections are injected locally instead of being migrated.
@@ -258,6 +258,14 @@ enum handoff_node_attr {
  * @HANDOFF_A_SERVICE_IDLE_TIMEOUT: NLA_U32, milliseconds, 1..604800000 (7
  *	days; default 900000): a forward entry that has seen no packet for this
  *	long is removed.
+ * @HANDOFF_A_SERVICE_SYNCOOKIES: NLA_U32, enum handoff_syncookies: when SYNs
+ *	are answered without state.  Default HANDOFF_SYNCOOKIES_AUTO.
+ * @HANDOFF_A_SERVICE_FIRST_DATA_WAIT: NLA_U32, milliseconds, 0..60000
+ *	(default 200): how long after the handshake a connection waits for the
+ *	client's first data before it is bound without any (protocols where the
+ *	server speaks first: SSH, SMTP, FTP, MySQL); 0: bound at the handshake
+ *	ACK.  A connection bound without data stays on this node (there is no
+ *	request to choose by).
  * @__HANDOFF_A_SERVICE_MAX: internal: one past the highest value.
  */
 enum handoff_service_attr {
@@ -272,10 +280,37 @@ enum handoff_service_attr {
 	HANDOFF_A_SERVICE_MAX_FORWARD,
 	HANDOFF_A_SERVICE_SYN_TIMEOUT,
 	HANDOFF_A_SERVICE_IDLE_TIMEOUT,
+	HANDOFF_A_SERVICE_SYNCOOKIES,
+	HANDOFF_A_SERVICE_FIRST_DATA_WAIT,
 
 	__HANDOFF_A_SERVICE_MAX,
 };
 #define HANDOFF_A_SERVICE_MAX (__HANDOFF_A_SERVICE_MAX - 1)
+
+/**
+ * enum handoff_syncookies - HANDOFF_A_SERVICE_SYNCOOKIES values
+ *
+ * A SYN answered without state gets a SYN-ACK whose ISN is a cookie (and,
+ * with timestamps, whose TSval carries the client's window scale and SACK);
+ * its handshake ACK and first data are checked against the cookie and the
+ * connection rebuilt from it, as the stack's own SYN cookies do.  Such a
+ * connection keeps the MSS of the cookie's table (536, 1300, 1440, 1460, the
+ * largest not above the client's) and, without timestamps, neither window
+ * scaling nor SACK.
+ *
+ * @HANDOFF_SYNCOOKIES_AUTO: with state while the service's share of the
+ *	temporary table (HANDOFF_A_SERVICE_MAX_TEMPORARY) and the table itself
+ *	have room, without state when either is full (a SYN flood).
+ * @HANDOFF_SYNCOOKIES_ALWAYS: every SYN without state.
+ * @__HANDOFF_SYNCOOKIES_MAX: internal: one past the highest value.
+ */
+enum handoff_syncookies {
+	HANDOFF_SYNCOOKIES_AUTO = 1,
+	HANDOFF_SYNCOOKIES_ALWAYS,
+
+	__HANDOFF_SYNCOOKIES_MAX,
+};
+#define HANDOFF_SYNCOOKIES_MAX (__HANDOFF_SYNCOOKIES_MAX - 1)
 
 /**
  * enum handoff_iface_attr - attributes nested in HANDOFF_A_SERVICE_IFACES
@@ -659,6 +694,8 @@ enum handoff_change {
  *	(idle timeouts are in TIMEOUTS).
  * @HANDOFF_A_STATS_ADOPTED_ENTRIES: GP, gauge: connections this node adopted
  *	from peers and still tracks (target side).
+ * @HANDOFF_A_STATS_SYNCOOKIES_SENT: GS, SYNs answered without state (a
+ *	cookie SYN-ACK; see enum handoff_syncookies).  Not in SYN_ANSWERED.
  * @__HANDOFF_A_STATS_MAX: internal: one past the highest value.
  */
 enum handoff_stats_attr {
@@ -712,6 +749,7 @@ enum handoff_stats_attr {
 	HANDOFF_A_STATS_REFUSED,
 	HANDOFF_A_STATS_FLOWS_ENDED,
 	HANDOFF_A_STATS_ADOPTED_ENTRIES,
+	HANDOFF_A_STATS_SYNCOOKIES_SENT,
 
 	__HANDOFF_A_STATS_MAX,
 };

@@ -66,6 +66,48 @@ impl Namespace {
     }
 }
 
+/// A namespace, for state that the namespace's own pernet data owns and
+/// that runs without a caller handing it the namespace (a timer of the
+/// instance): no reference is held (it would keep the namespace alive for
+/// ever), so the owner's lifetime is what keeps it valid.
+///
+/// # Invariants
+///
+/// `net` points to a `struct net` that is alive for as long as this value
+/// exists (the creator's guarantee, see [`NetOwned::new`]).
+pub struct NetOwned {
+    net: core::ptr::NonNull<bindings::net>,
+}
+
+// SAFETY: The namespace is alive while the value exists (type invariant),
+// and a shared `&Namespace` may be used from any CPU.
+unsafe impl Send for NetOwned {}
+// SAFETY: As above; the value only hands out shared references.
+unsafe impl Sync for NetOwned {}
+
+impl NetOwned {
+    /// Keeps `net` for state owned by its pernet data.
+    ///
+    /// # Safety
+    ///
+    /// The value must be dropped before `net` is freed: stored in the
+    /// namespace's pernet data (dropped in its `exit`, before the
+    /// namespace's memory goes), and never moved out of it (in particular
+    /// not into anything reference-counted that could outlive it).
+    pub unsafe fn new(net: &Namespace) -> Self {
+        // INVARIANT: the caller keeps the value no longer than `net` lives.
+        Self {
+            net: core::ptr::NonNull::from(net).cast(),
+        }
+    }
+
+    /// The namespace.
+    pub fn get(&self) -> &Namespace {
+        // SAFETY: Alive while `self` exists (type invariant).
+        unsafe { Namespace::from_raw(self.net.as_ptr()) }
+    }
+}
+
 impl Namespace {
     /// Returns the namespace's loopback device (`net->loopback_dev`: `lo`,
     /// interface index 1), or `None` while the namespace has none.

@@ -31,6 +31,9 @@ use core::{marker::PhantomData, ptr::NonNull};
 const TCP_LISTEN: u8 = bindings::TCP_LISTEN as u8;
 /// The TCP `TCP_TIME_WAIT` state.
 const TCP_TIME_WAIT: u8 = bindings::TCP_TIME_WAIT as u8;
+/// The smallest MSS the stack sends with (`TCP_MIN_SND_MSS`): a client
+/// announcing less gets segments of this size, as from the stack.
+pub const TCP_MIN_SND_MSS: u16 = 48;
 
 /// Returns the inet hash table of the namespace's TCP sockets.
 fn hashinfo(net: &Namespace) -> *mut bindings::inet_hashinfo {
@@ -48,6 +51,36 @@ pub fn syncookies_enabled(net: &Namespace) -> bool {
         core::ptr::read_volatile(core::ptr::addr_of!(
             (*net.as_ptr()).ipv4.sysctl_tcp_syncookies
         )) != 0
+    }
+}
+
+/// The namespace's TCP option settings, as the stack consults them when it
+/// answers a SYN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OptionSysctls {
+    /// `net.ipv4.tcp_sack`.
+    pub sack: bool,
+    /// `net.ipv4.tcp_timestamps`.
+    pub timestamps: bool,
+    /// `net.ipv4.tcp_window_scaling`.
+    pub window_scaling: bool,
+}
+
+/// Returns the namespace's TCP option settings.
+pub fn option_sysctls(net: &Namespace) -> OptionSysctls {
+    let n = net.as_ptr();
+    // SAFETY: `net` is alive; the sysctls are `u8`s read with READ_ONCE
+    // semantics, as the stack does.
+    unsafe {
+        OptionSysctls {
+            sack: core::ptr::read_volatile(core::ptr::addr_of!((*n).ipv4.sysctl_tcp_sack)) != 0,
+            timestamps: core::ptr::read_volatile(core::ptr::addr_of!(
+                (*n).ipv4.sysctl_tcp_timestamps
+            )) != 0,
+            window_scaling: core::ptr::read_volatile(core::ptr::addr_of!(
+                (*n).ipv4.sysctl_tcp_window_scaling
+            )) != 0,
+        }
     }
 }
 
@@ -208,7 +241,7 @@ impl<'g> Listener<'g> {
     /// Allocates a request sock for this listener carrying `p`, to be
     /// attached to the connection's first data segment.
     pub fn new_request(&self, p: &RequestParams) -> Result<RequestSock<'g>> {
-        if p.mss < 536 || p.snd_wscale > 14 || p.rcv_wscale > 14 {
+        if p.mss < TCP_MIN_SND_MSS || p.snd_wscale > 14 || p.rcv_wscale > 14 {
             return Err(code::EINVAL);
         }
         // SAFETY: `tcp_prot` is the IPv4 TCP protocol, a static of the core;

@@ -10,7 +10,8 @@ use std::net::IpAddr;
 
 use crate::addr::{check_unicast, parse_addr_port, parse_endpoint, parse_port, Port};
 use crate::model::{
-    Node, Peer, PolicyParams, Rule, Service, FALLBACK_NAMES, POLICY_NAMES, TABLE_NAMES,
+    Node, Peer, PolicyParams, Rule, Service, FALLBACK_NAMES, POLICY_NAMES, SYNCOOKIES_NAMES,
+    TABLE_NAMES,
 };
 use crate::output::Format;
 use crate::uapi::*;
@@ -293,6 +294,8 @@ enum Kw {
     MaxForward,
     SynTimeout,
     IdleTimeout,
+    Syncookies,
+    FirstDataWait,
     Address,
     Weight,
     Id,
@@ -312,6 +315,8 @@ const SERVICE_ADD_KWS: &[(&str, Kw)] = &[
     ("max-forward", Kw::MaxForward),
     ("syn-timeout", Kw::SynTimeout),
     ("idle-timeout", Kw::IdleTimeout),
+    ("syncookies", Kw::Syncookies),
+    ("first-data-wait", Kw::FirstDataWait),
 ];
 const PEER_ADD_KWS: &[(&str, Kw)] = &[
     ("address", Kw::Address),
@@ -578,6 +583,10 @@ fn parse_vip(w: &str) -> Result<(IpAddr, u16), Error> {
     Ok((ip, port))
 }
 
+/// The longest `first-data-wait` in milliseconds, as the kernel accepts it
+/// (HANDOFF_A_SERVICE_FIRST_DATA_WAIT: 0..60000).
+pub const FIRST_DATA_WAIT_MAX: u32 = 60_000;
+
 fn service_add(p: &mut Parser) -> R<Command> {
     let mut svc = service_key(p, true)?.expect("required");
     svc.protocol = Some(libc::IPPROTO_TCP as u8);
@@ -629,6 +638,28 @@ fn service_add(p: &mut Parser) -> R<Command> {
             Kw::MaxForward => set_once(&mut svc.max_forward, parse_u32(name, v, 1)?, name)?,
             Kw::SynTimeout => set_once(&mut svc.syn_timeout, parse_u32(name, v, 1)?, name)?,
             Kw::IdleTimeout => set_once(&mut svc.idle_timeout, parse_u32(name, v, 1)?, name)?,
+            Kw::Syncookies => {
+                let table: Vec<(&'static str, u32)> =
+                    SYNCOOKIES_NAMES.iter().map(|(v, n)| (*n, *v)).collect();
+                let Lookup::Found(m) = lookup(v, &table) else {
+                    return Err(Error::Usage(format!(
+                        "invalid syncookies mode \"{v}\" (must be auto or always)"
+                    ))
+                    .into());
+                };
+                set_once(&mut svc.syncookies, m, name)?;
+            }
+            Kw::FirstDataWait => {
+                let ms = parse_u32(name, v, 0)
+                    .ok()
+                    .filter(|ms| *ms <= FIRST_DATA_WAIT_MAX)
+                    .ok_or_else(|| {
+                        Error::Usage(format!(
+                            "invalid {name} \"{v}\" (0..{FIRST_DATA_WAIT_MAX} ms)"
+                        ))
+                    })?;
+                set_once(&mut svc.first_data_wait, ms, name)?;
+            }
             _ => unreachable!("not a service keyword"),
         }
     }
@@ -901,7 +932,7 @@ mod tests {
         assert_eq!(cmd("st"), Command::Stats);
         assert_eq!(cmd("m"), Command::Monitor);
         let Command::ServiceAdd(s, devs) =
-            cmd("serv a 10.0.0.1:80 d eth0 po least max-t 5 max-f 6 syn 7 idle 8")
+            cmd("serv a 10.0.0.1:80 d eth0 po least max-t 5 max-f 6 syn-t 7 idle 8 sync al fi 9")
         else {
             panic!()
         };
@@ -916,7 +947,15 @@ mod tests {
             ),
             (Some(5), Some(6), Some(7), Some(8))
         );
+        assert_eq!(s.syncookies, Some(HANDOFF_SYNCOOKIES_ALWAYS));
+        assert_eq!(s.first_data_wait, Some(9));
         assert_eq!(s.protocol, Some(6));
+        // "fa" is still fallback, "fi" first-data-wait ("f" is both).
+        let Command::ServiceAdd(s, _) = cmd("serv a 10.0.0.1:80 po cookie na S fa w fi 0") else {
+            panic!()
+        };
+        assert_eq!(s.params.fallback, Some(HANDOFF_POLICY_WEIGHTED));
+        assert_eq!(s.first_data_wait, Some(0));
     }
 
     #[test]
@@ -937,6 +976,14 @@ mod tests {
         assert_eq!(
             usage("service add 10.0.0.1:80 policy l"),
             "ambiguous policy \"l\": local, least-load"
+        );
+        assert_eq!(
+            usage("service add 10.0.0.1:80 syn 5"),
+            "ambiguous keyword \"syn\": syn-timeout, syncookies"
+        );
+        assert_eq!(
+            usage("service add 10.0.0.1:80 f 5"),
+            "ambiguous keyword \"f\": fallback, first-data-wait"
         );
         assert_eq!(
             usage("-x service"),
@@ -1004,7 +1051,8 @@ mod tests {
         let (_, c) = ok(
             "service add [2001:db8::1]:443 dev eth0 dev eth1 policy host-uri \
              match example.com/api node 2 match /static node 3 match * node 4 fallback least-load \
-             max-temporary 100 max-forward 200 syn-timeout 3000 idle-timeout 60000",
+             max-temporary 100 max-forward 200 syn-timeout 3000 idle-timeout 60000 syncookies auto \
+             first-data-wait 1500",
         );
         let Command::ServiceAdd(s, devs) = c else {
             panic!()
@@ -1036,6 +1084,58 @@ mod tests {
         );
         assert_eq!(s.max_temporary, Some(100));
         assert_eq!(s.idle_timeout, Some(60000));
+        assert_eq!(s.syncookies, Some(HANDOFF_SYNCOOKIES_AUTO));
+        assert_eq!(s.first_data_wait, Some(1500));
+    }
+
+    #[test]
+    fn service_add_first_data_wait() {
+        let wait = |line: &str| {
+            let Command::ServiceAdd(s, _) = cmd(line) else {
+                panic!("{line}")
+            };
+            s.first_data_wait
+        };
+        assert_eq!(wait("service add 10.0.0.1:80"), None);
+        // 0 (bound at the handshake ACK) and the whole range.
+        for ms in [0, 1, 200, 59999, 60000] {
+            assert_eq!(
+                wait(&format!("service add 10.0.0.1:80 first-data-wait {ms}")),
+                Some(ms)
+            );
+        }
+        assert_eq!(
+            wait("service add 10.0.0.1:80 policy weighted first 50 syncookies always"),
+            Some(50)
+        );
+    }
+
+    #[test]
+    fn service_add_syncookies() {
+        let mode = |line: &str| {
+            let Command::ServiceAdd(s, _) = cmd(line) else {
+                panic!("{line}")
+            };
+            s.syncookies
+        };
+        assert_eq!(mode("service add 10.0.0.1:80"), None);
+        assert_eq!(
+            mode("service add 10.0.0.1:80 syncookies always"),
+            Some(HANDOFF_SYNCOOKIES_ALWAYS)
+        );
+        assert_eq!(
+            mode("service add 10.0.0.1:80 syncookies auto"),
+            Some(HANDOFF_SYNCOOKIES_AUTO)
+        );
+        // Keyword and value abbreviated; among the other keywords.
+        assert_eq!(
+            mode("service add 10.0.0.1:80 policy weighted sync alw idle-timeout 5"),
+            Some(HANDOFF_SYNCOOKIES_ALWAYS)
+        );
+        assert_eq!(
+            mode("service add 10.0.0.1:80 syncookies au"),
+            Some(HANDOFF_SYNCOOKIES_AUTO)
+        );
     }
 
     #[test]
@@ -1140,6 +1240,62 @@ mod tests {
             (
                 "service add 10.0.0.1:80 max-t 1 max-t 2",
                 "duplicate \"max-temporary\"",
+            ),
+            (
+                "service add 10.0.0.1:80 syncookies x",
+                "invalid syncookies mode \"x\" (must be auto or always)",
+            ),
+            (
+                "service add 10.0.0.1:80 syncookies sometimes",
+                "invalid syncookies mode \"sometimes\" (must be auto or always)",
+            ),
+            (
+                "service add 10.0.0.1:80 syncookies a",
+                "invalid syncookies mode \"a\" (must be auto or always)",
+            ),
+            (
+                "service add 10.0.0.1:80 syncookies 2",
+                "invalid syncookies mode \"2\" (must be auto or always)",
+            ),
+            (
+                "service add 10.0.0.1:80 syncookies",
+                "missing argument for \"syncookies\" (try \"handoff service help\")",
+            ),
+            (
+                "service add 10.0.0.1:80 syncookies always syncookies auto",
+                "duplicate \"syncookies\"",
+            ),
+            (
+                "service add 10.0.0.1:80 first-data-wait 60001",
+                "invalid first-data-wait \"60001\" (0..60000 ms)",
+            ),
+            (
+                "service add 10.0.0.1:80 first-data-wait 70000",
+                "invalid first-data-wait \"70000\" (0..60000 ms)",
+            ),
+            (
+                "service add 10.0.0.1:80 first-data-wait 4294967296",
+                "invalid first-data-wait \"4294967296\" (0..60000 ms)",
+            ),
+            (
+                "service add 10.0.0.1:80 first-data-wait -1",
+                "invalid first-data-wait \"-1\" (0..60000 ms)",
+            ),
+            (
+                "service add 10.0.0.1:80 first-data-wait 1s",
+                "invalid first-data-wait \"1s\" (0..60000 ms)",
+            ),
+            (
+                "service add 10.0.0.1:80 fi +5",
+                "invalid first-data-wait \"+5\" (0..60000 ms)",
+            ),
+            (
+                "service add 10.0.0.1:80 first-data-wait",
+                "missing argument for \"first-data-wait\" (try \"handoff service help\")",
+            ),
+            (
+                "service add 10.0.0.1:80 first-data-wait 0 first-data-wait 0",
+                "duplicate \"first-data-wait\"",
             ),
             (
                 "service add 10.0.0.1:80 match a.com node 1",

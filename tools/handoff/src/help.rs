@@ -14,6 +14,7 @@ pub const SERVICE: &str = "\
 Usage: handoff service add VIP:PORT [ dev IFNAME ]... [ policy POLICY ]
                            [ max-temporary N ] [ max-forward N ]
                            [ syn-timeout MS ] [ idle-timeout MS ]
+                           [ syncookies SYNCOOKIES ] [ first-data-wait MS ]
        handoff service del VIP:PORT
        handoff service show [ VIP:PORT ]
        handoff service help
@@ -23,6 +24,7 @@ where  VIP:PORT := { IPV4:PORT | [IPV6]:PORT }
                  | cookie name COOKIE [ fallback FALLBACK ]
                  | tls-sni [ match SERVER-NAME node ID ]... [ fallback FALLBACK ] }
        FALLBACK := { local | least-load | weighted }
+       SYNCOOKIES := { auto | always }
 ";
 
 pub const PEER: &str = "\

@@ -28,6 +28,11 @@ pub const FALLBACK_NAMES: Names = &[
     (HANDOFF_POLICY_WEIGHTED, "weighted"),
 ];
 
+pub const SYNCOOKIES_NAMES: Names = &[
+    (HANDOFF_SYNCOOKIES_AUTO, "auto"),
+    (HANDOFF_SYNCOOKIES_ALWAYS, "always"),
+];
+
 pub const TABLE_NAMES: Names = &[
     (HANDOFF_TABLE_TEMPORARY, "temporary"),
     (HANDOFF_TABLE_FORWARD, "forward"),
@@ -106,6 +111,7 @@ pub const STATS_NAMES: &[(u16, &str)] = &[
     (HANDOFF_A_STATS_REFUSED, "refused"),
     (HANDOFF_A_STATS_FLOWS_ENDED, "flows_ended"),
     (HANDOFF_A_STATS_ADOPTED_ENTRIES, "adopted_entries"),
+    (HANDOFF_A_STATS_SYNCOOKIES_SENT, "syncookies_sent"),
 ];
 
 /// The name of an enum value; an unknown value prints as its number.
@@ -222,6 +228,9 @@ pub struct Service {
     pub max_forward: Option<u32>,
     pub syn_timeout: Option<u32>,
     pub idle_timeout: Option<u32>,
+    pub syncookies: Option<u32>,
+    /// Milliseconds to wait for the client's first data (0..60000).
+    pub first_data_wait: Option<u32>,
 }
 
 impl Service {
@@ -237,6 +246,8 @@ impl Service {
             max_forward: None,
             syn_timeout: None,
             idle_timeout: None,
+            syncookies: None,
+            first_data_wait: None,
         }
     }
 
@@ -271,6 +282,8 @@ impl Service {
             (HANDOFF_A_SERVICE_MAX_FORWARD, self.max_forward),
             (HANDOFF_A_SERVICE_SYN_TIMEOUT, self.syn_timeout),
             (HANDOFF_A_SERVICE_IDLE_TIMEOUT, self.idle_timeout),
+            (HANDOFF_A_SERVICE_SYNCOOKIES, self.syncookies),
+            (HANDOFF_A_SERVICE_FIRST_DATA_WAIT, self.first_data_wait),
         ];
         for (kind, v) in opt {
             if let Some(v) = v {
@@ -304,6 +317,8 @@ impl Service {
                 HANDOFF_A_SERVICE_MAX_FORWARD => s.max_forward = Some(a.get_u32()?),
                 HANDOFF_A_SERVICE_SYN_TIMEOUT => s.syn_timeout = Some(a.get_u32()?),
                 HANDOFF_A_SERVICE_IDLE_TIMEOUT => s.idle_timeout = Some(a.get_u32()?),
+                HANDOFF_A_SERVICE_SYNCOOKIES => s.syncookies = Some(a.get_u32()?),
+                HANDOFF_A_SERVICE_FIRST_DATA_WAIT => s.first_data_wait = Some(a.get_u32()?),
                 _ => {}
             }
         }
@@ -369,6 +384,10 @@ impl Service {
             .opt_num("max-forward", self.max_forward)
             .opt_num("syn-timeout", self.syn_timeout)
             .opt_num("idle-timeout", self.idle_timeout);
+        if let Some(m) = self.syncookies {
+            r.str("syncookies", name_of(SYNCOOKIES_NAMES, m));
+        }
+        r.opt_num("first-data-wait", self.first_data_wait);
         r
     }
 }
@@ -822,6 +841,8 @@ mod tests {
             max_forward: Some(2000),
             syn_timeout: Some(3000),
             idle_timeout: Some(300_000),
+            syncookies: Some(HANDOFF_SYNCOOKIES_ALWAYS),
+            first_data_wait: Some(500),
         }
     }
 
@@ -850,11 +871,112 @@ mod tests {
             r.human(),
             "service [2001:db8::10]:443 protocol tcp dev if2 dev if3 policy host-uri \
              match a.example/api node 2 match /static node 3 match *.example node 1 \
-             fallback weighted max-temporary 1000 max-forward 2000 syn-timeout 3000 idle-timeout 300000"
+             fallback weighted max-temporary 1000 max-forward 2000 syn-timeout 3000 idle-timeout 300000 \
+             syncookies always first-data-wait 500"
         );
         let j = r.json();
         assert_eq!(j["rules"][1]["match"], "/static");
         assert_eq!(j["dev"][0], "if2");
+        assert_eq!(j["idle-timeout"], 300_000);
+        assert_eq!(j["syncookies"], "always");
+        assert_eq!(j["first-data-wait"], 500);
+    }
+
+    /// A service as the kernel reports it: every attribute, the mode
+    /// included (AUTO when it was not set), right after idle-timeout.
+    #[test]
+    fn service_reply_with_syncookies() {
+        let raw = roundtrip(vec![
+            Attr::addr(HANDOFF_A_SERVICE_ADDR, "10.0.0.100".parse().unwrap()),
+            Attr::u16(HANDOFF_A_SERVICE_PORT, 80),
+            Attr::u8(HANDOFF_A_SERVICE_PROTOCOL, 6),
+            Attr::u32(HANDOFF_A_SERVICE_POLICY, HANDOFF_POLICY_LOCAL),
+            Attr::u32(HANDOFF_A_SERVICE_MAX_TEMPORARY, 16384),
+            Attr::u32(HANDOFF_A_SERVICE_MAX_FORWARD, 65536),
+            Attr::u32(HANDOFF_A_SERVICE_SYN_TIMEOUT, 10000),
+            Attr::u32(HANDOFF_A_SERVICE_IDLE_TIMEOUT, 900000),
+            Attr::u32(HANDOFF_A_SERVICE_SYNCOOKIES, HANDOFF_SYNCOOKIES_AUTO),
+            Attr::u32(HANDOFF_A_SERVICE_FIRST_DATA_WAIT, 200),
+        ]);
+        let s = Service::from_raw(&raw).unwrap();
+        assert_eq!(s.syncookies, Some(HANDOFF_SYNCOOKIES_AUTO));
+        assert_eq!(s.first_data_wait, Some(200));
+        let r = s.to_record(&ifname);
+        assert_eq!(
+            r.human(),
+            "service 10.0.0.100:80 protocol tcp policy local max-temporary 16384 \
+             max-forward 65536 syn-timeout 10000 idle-timeout 900000 syncookies auto \
+             first-data-wait 200"
+        );
+        let j = r.json();
+        assert_eq!(j["syncookies"], "auto");
+        assert_eq!(j["first-data-wait"], 200);
+        let keys: Vec<&String> = j.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys[keys.len() - 3..],
+            ["idle-timeout", "syncookies", "first-data-wait"]
+        );
+
+        // Sent only when given.
+        let mut req = Service::new("10.0.0.1".parse().unwrap(), 80);
+        assert!(req
+            .to_attrs()
+            .iter()
+            .all(|a| a.kind != HANDOFF_A_SERVICE_SYNCOOKIES));
+        req.syncookies = Some(HANDOFF_SYNCOOKIES_ALWAYS);
+        let raw = roundtrip(req.to_attrs());
+        let a = raw
+            .iter()
+            .find(|a| a.kind == HANDOFF_A_SERVICE_SYNCOOKIES)
+            .unwrap();
+        assert_eq!(a.get_u32().unwrap(), HANDOFF_SYNCOOKIES_ALWAYS);
+
+        // A mode this CLI does not know prints as its number.
+        req.syncookies = Some(9);
+        assert!(req.to_record(&ifname).human().ends_with(" syncookies 9"));
+    }
+
+    /// `first-data-wait` is HANDOFF_A_SERVICE_FIRST_DATA_WAIT, a u32 in
+    /// milliseconds, after the syncookies mode; 0 (bound at the handshake
+    /// ACK) is a value like any other: sent, and shown.
+    #[test]
+    fn service_first_data_wait() {
+        let mut req = Service::new("10.0.0.1".parse().unwrap(), 80);
+        assert!(req
+            .to_attrs()
+            .iter()
+            .all(|a| a.kind != HANDOFF_A_SERVICE_FIRST_DATA_WAIT));
+        assert!(!req.to_record(&ifname).human().contains("first-data-wait"));
+        req.syncookies = Some(HANDOFF_SYNCOOKIES_AUTO);
+        req.first_data_wait = Some(0);
+        let raw = roundtrip(req.to_attrs());
+        let kinds: Vec<u16> = raw.iter().map(|a| a.kind).collect();
+        assert_eq!(
+            kinds[kinds.len() - 2..],
+            [
+                HANDOFF_A_SERVICE_SYNCOOKIES,
+                HANDOFF_A_SERVICE_FIRST_DATA_WAIT
+            ]
+        );
+        assert_eq!(raw.last().unwrap().get_u32().unwrap(), 0);
+        let s = Service::from_raw(&raw).unwrap();
+        assert_eq!(s, req);
+        let r = s.to_record(&ifname);
+        assert_eq!(
+            r.human(),
+            "service 10.0.0.1:80 syncookies auto first-data-wait 0"
+        );
+        let j = r.json();
+        assert_eq!(j["first-data-wait"], 0);
+        let keys: Vec<&String> = j.as_object().unwrap().keys().collect();
+        assert_eq!(keys.last().unwrap().as_str(), "first-data-wait");
+        req.first_data_wait = Some(60_000);
+        assert_eq!(
+            Service::from_raw(&roundtrip(req.to_attrs()))
+                .unwrap()
+                .first_data_wait,
+            Some(60_000)
+        );
     }
 
     #[test]
@@ -996,6 +1118,7 @@ mod tests {
                 (HANDOFF_A_STATS_FORWARD_ENTRIES, 2),
                 (HANDOFF_A_STATS_NEW_SENT, 7),
                 (HANDOFF_A_STATS_ADOPTED_ENTRIES, 3),
+                (HANDOFF_A_STATS_SYNCOOKIES_SENT, 11),
                 (999, 1),
             ],
             ..Default::default()
@@ -1012,7 +1135,7 @@ mod tests {
             line.ends_with(
                 " forward_entries 2 xmit_failed 0 new_sent 7 new_retransmit 0 new_refused 0 \
                  new_timeout 0 fallback_local 0 data_early 0 data_dropped 0 dgram_not_peer 0 \
-                 dgram_malformed 0 refused 0 flows_ended 0 adopted_entries 3"
+                 dgram_malformed 0 refused 0 flows_ended 0 adopted_entries 3 syncookies_sent 11"
             ),
             "{line}"
         );
@@ -1021,6 +1144,7 @@ mod tests {
         assert_eq!(j["scope"], "global");
         assert_eq!(j["new_sent"], 7);
         assert_eq!(j["adopted_entries"], 3);
+        assert_eq!(j["syncookies_sent"], 11);
         assert_eq!(j.as_object().unwrap().len(), 1 + STATS_NAMES.len());
 
         let s = Stats {
@@ -1139,5 +1263,11 @@ mod tests {
     fn unknown_enum_values_print_as_numbers() {
         assert_eq!(name_of(POLICY_NAMES, 42), "42");
         assert_eq!(name_of(POLICY_NAMES, HANDOFF_POLICY_TLS_SNI), "tls-sni");
+        assert_eq!(name_of(SYNCOOKIES_NAMES, HANDOFF_SYNCOOKIES_AUTO), "auto");
+        assert_eq!(
+            name_of(SYNCOOKIES_NAMES, HANDOFF_SYNCOOKIES_ALWAYS),
+            "always"
+        );
+        assert_eq!(name_of(SYNCOOKIES_NAMES, 0), "0");
     }
 }

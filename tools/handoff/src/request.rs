@@ -189,7 +189,8 @@ mod tests {
     fn service_add_roundtrip() {
         let req = request(
             "service add [2001:db8::1]:443 dev eth0 dev eth1 policy host-uri match a.example/api node 2 \
-             fallback weighted max-temporary 10 max-forward 20 syn-timeout 30 idle-timeout 40",
+             fallback weighted max-temporary 10 max-forward 20 syn-timeout 30 idle-timeout 40 \
+             syncookies always first-data-wait 500",
         );
         let (cmd, flags, raw) = wire(&req);
         assert_eq!((cmd, flags), (HANDOFF_CMD_SERVICE_ADD, DO));
@@ -211,7 +212,51 @@ mod tests {
         want.max_forward = Some(20);
         want.syn_timeout = Some(30);
         want.idle_timeout = Some(40);
+        want.syncookies = Some(HANDOFF_SYNCOOKIES_ALWAYS);
+        want.first_data_wait = Some(500);
         assert_eq!(svc, want);
+    }
+
+    /// `syncookies MODE` is HANDOFF_A_SERVICE_SYNCOOKIES, a u32, last;
+    /// without it nothing is sent (the kernel's default applies).
+    #[test]
+    fn service_add_syncookies() {
+        let (_, _, raw) = wire(&request("service add 10.0.0.1:80 syncookies always"));
+        let inner = only(&raw, HANDOFF_A_SERVICE);
+        let last = inner.last().unwrap();
+        assert_eq!(last.kind, HANDOFF_A_SERVICE_SYNCOOKIES);
+        assert_eq!(last.get_u32().unwrap(), HANDOFF_SYNCOOKIES_ALWAYS);
+        let (_, _, raw) = wire(&request("service add 10.0.0.1:80 syncookies auto"));
+        let svc = Service::from_raw(&only(&raw, HANDOFF_A_SERVICE)).unwrap();
+        assert_eq!(svc.syncookies, Some(HANDOFF_SYNCOOKIES_AUTO));
+        let (_, _, raw) = wire(&request("service add 10.0.0.1:80"));
+        assert!(only(&raw, HANDOFF_A_SERVICE)
+            .iter()
+            .all(|a| a.kind != HANDOFF_A_SERVICE_SYNCOOKIES));
+    }
+
+    /// `first-data-wait MS` is HANDOFF_A_SERVICE_FIRST_DATA_WAIT, a u32 of
+    /// milliseconds, 0 included; without it nothing is sent.
+    #[test]
+    fn service_add_first_data_wait() {
+        for ms in [0, 200, 60000] {
+            let line = format!("service add 10.0.0.1:80 first-data-wait {ms}");
+            let (_, _, raw) = wire(&request(&line));
+            let inner = only(&raw, HANDOFF_A_SERVICE);
+            let last = inner.last().unwrap();
+            assert_eq!(last.kind, HANDOFF_A_SERVICE_FIRST_DATA_WAIT, "{line}");
+            assert_eq!(last.get_u32().unwrap(), ms, "{line}");
+        }
+        let (_, _, raw) = wire(&request(
+            "service add 10.0.0.1:80 first-data-wait 0 syncookies always",
+        ));
+        let svc = Service::from_raw(&only(&raw, HANDOFF_A_SERVICE)).unwrap();
+        assert_eq!(svc.first_data_wait, Some(0));
+        assert_eq!(svc.syncookies, Some(HANDOFF_SYNCOOKIES_ALWAYS));
+        let (_, _, raw) = wire(&request("service add 10.0.0.1:80"));
+        assert!(only(&raw, HANDOFF_A_SERVICE)
+            .iter()
+            .all(|a| a.kind != HANDOFF_A_SERVICE_FIRST_DATA_WAIT));
     }
 
     #[test]

@@ -51,6 +51,26 @@ fn usage_errors_exit_2() {
         "missing port in \"10.0.0.1\"",
     );
     usage_error(
+        &["service", "add", "10.0.0.1:80", "syncookies", "sometimes"],
+        "invalid syncookies mode \"sometimes\" (must be auto or always)",
+    );
+    usage_error(
+        &["service", "add", "10.0.0.1:80", "syncookies"],
+        "missing argument for \"syncookies\" (try \"handoff service help\")",
+    );
+    usage_error(
+        &["service", "add", "10.0.0.1:80", "first-data-wait", "60001"],
+        "invalid first-data-wait \"60001\" (0..60000 ms)",
+    );
+    usage_error(
+        &["service", "add", "10.0.0.1:80", "first-data-wait", "1s"],
+        "invalid first-data-wait \"1s\" (0..60000 ms)",
+    );
+    usage_error(
+        &["service", "add", "10.0.0.1:80", "f", "0"],
+        "ambiguous keyword \"f\": fallback, first-data-wait",
+    );
+    usage_error(
         &["-q", "service"],
         "unknown option \"-q\" (try \"handoff help\")",
     );
@@ -82,6 +102,11 @@ fn help_goes_to_stdout() {
     assert!(String::from_utf8(o.stdout)
         .unwrap()
         .contains("temporary | forward"));
+    let o = handoff(&["service", "help"]);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("[ syncookies SYNCOOKIES ]"), "{out}");
+    assert!(out.contains("SYNCOOKIES := { auto | always }"), "{out}");
+    assert!(out.contains("[ first-data-wait MS ]"), "{out}");
 }
 
 #[test]
@@ -138,6 +163,30 @@ fn bash_completion() {
         ("peer add 2 10.0.0.2 port ''", ""),
         ("peer add 2 10.0.0.2 port 7000 ''", "weight help"),
         ("peer add 2 weight 1 ''", "address weight help"),
+        (
+            "service add 10.0.0.1:80 ''",
+            "dev policy match name fallback max-temporary max-forward syn-timeout \
+             idle-timeout syncookies first-data-wait help",
+        ),
+        ("service add 10.0.0.1:80 sync", "syncookies"),
+        ("service add 10.0.0.1:80 syn", "syn-timeout syncookies"),
+        ("service add 10.0.0.1:80 syncookies ''", "auto always"),
+        ("service add 10.0.0.1:80 sync al", "always"),
+        ("service add 10.0.0.1:80 syn-timeout ''", ""),
+        (
+            "service add 10.0.0.1:80 syncookies auto ''",
+            "dev policy match name fallback max-temporary max-forward syn-timeout \
+             idle-timeout syncookies first-data-wait help",
+        ),
+        ("service add 10.0.0.1:80 f", "fallback first-data-wait"),
+        ("service add 10.0.0.1:80 fi", "first-data-wait"),
+        ("service add 10.0.0.1:80 first-data-wait ''", ""),
+        ("service add 10.0.0.1:80 fi ''", ""),
+        (
+            "service add 10.0.0.1:80 first-data-wait 0 ''",
+            "dev policy match name fallback max-temporary max-forward syn-timeout \
+             idle-timeout syncookies first-data-wait help",
+        ),
     ];
     let mut prog = format!(
         "source {script}\n\

@@ -284,6 +284,51 @@ fn header_conventions() {
     assert_eq!(h.numbers["HANDOFF_PKT_MIGRATED_ACK"], 3);
 }
 
+/// The attributes this CLI version added: their numbers are part of the ABI.
+#[test]
+fn syncookies_numbers() {
+    let h = header();
+    let svc = &h.enums["handoff_service_attr"];
+    let at = svc.iter().position(|m| m == "HANDOFF_A_SERVICE_SYNCOOKIES");
+    assert_eq!(
+        at.map(|i| svc[i - 1].as_str()),
+        Some("HANDOFF_A_SERVICE_IDLE_TIMEOUT")
+    );
+    assert_eq!(h.numbers["HANDOFF_A_SERVICE_SYNCOOKIES"], 11);
+    assert_eq!(h.numbers["HANDOFF_SYNCOOKIES_AUTO"], 1);
+    assert_eq!(h.numbers["HANDOFF_SYNCOOKIES_ALWAYS"], 2);
+    assert_eq!(h.numbers["HANDOFF_SYNCOOKIES_MAX"], 2);
+    assert_eq!(h.numbers["HANDOFF_A_STATS_SYNCOOKIES_SENT"], 50);
+}
+
+/// HANDOFF_A_SERVICE_FIRST_DATA_WAIT: right after the syncookies mode, the
+/// last service attribute; the range the CLI checks is the header's.
+#[test]
+fn first_data_wait_number() {
+    let h = header();
+    let svc = &h.enums["handoff_service_attr"];
+    let at = svc
+        .iter()
+        .position(|m| m == "HANDOFF_A_SERVICE_FIRST_DATA_WAIT");
+    assert_eq!(
+        at.map(|i| svc[i - 1].as_str()),
+        Some("HANDOFF_A_SERVICE_SYNCOOKIES")
+    );
+    assert_eq!(h.numbers["HANDOFF_A_SERVICE_FIRST_DATA_WAIT"], 12);
+    assert_eq!(h.numbers["HANDOFF_A_SERVICE_MAX"], 12);
+    let doc = HEADER
+        .split(" * @")
+        .find(|d| d.starts_with("HANDOFF_A_SERVICE_FIRST_DATA_WAIT:"))
+        .expect("HANDOFF_A_SERVICE_FIRST_DATA_WAIT is documented");
+    let doc: Vec<&str> = doc.split_whitespace().filter(|w| *w != "*").collect();
+    let doc = doc.join(" ");
+    let range = format!(
+        "NLA_U32, milliseconds, 0..{} (default 200)",
+        handoff_cli::args::FIRST_DATA_WAIT_MAX
+    );
+    assert!(doc.contains(&range), "{doc}");
+}
+
 /// Size of a UAPI scalar type.
 fn type_size(ty: &str) -> usize {
     match ty {
@@ -355,6 +400,7 @@ fn covers(h: &Header, enum_name: &str, names: &[(u32, &str)]) {
 fn name_tables_cover_the_enums() {
     let h = header();
     covers(&h, "handoff_policy", model::POLICY_NAMES);
+    covers(&h, "handoff_syncookies", model::SYNCOOKIES_NAMES);
     covers(&h, "handoff_table", model::TABLE_NAMES);
     covers(&h, "handoff_conn_state", model::CONN_STATE_NAMES);
     covers(&h, "handoff_peer_state", model::PEER_STATE_NAMES);

@@ -81,6 +81,10 @@ pub enum Event {
     },
     /// The entry's timer expired.
     Timeout,
+    /// The client sent no data within the service's first-data wait after
+    /// the handshake (or the wait is zero): the connection is handed over
+    /// without any, for protocols where the server speaks first.
+    NoData,
     /// The hand-off asked for by [`Action::Inject`] succeeded.
     InjectOk,
     /// The hand-off asked for by [`Action::Inject`] failed.
@@ -322,6 +326,10 @@ impl Conn {
     ///   [`Action::SendRst`] ([`DropReason::InjectFailed`]).
     ///   `MigrateStart`: Established -> Migrating. Without a pending
     ///   hand-off all three are [`DropReason::BadEvent`].
+    /// * `NoData` in Established without a pending hand-off:
+    ///   [`Action::Inject`] (without a segment), the hand-off pending; in
+    ///   any other state or with one pending it is [`DropReason::BadEvent`]
+    ///   (before the handshake ACK there is no connection to hand over).
     /// * Migrating absorbs segments (the client retransmits them to the new
     ///   owner) except an exact RST, which removes the entry.
     /// * Bound and Forwarded [`Action::Pass`] every segment.
@@ -336,9 +344,10 @@ impl Conn {
             State::SynRecv | State::Established => self.step_open(ev),
             State::Migrating => self.step_migrating(ev),
             State::Bound | State::Forwarded => match ev {
-                Event::InjectOk | Event::InjectFailed { .. } | Event::MigrateStart => {
-                    Action::Drop(DropReason::BadEvent)
-                }
+                Event::InjectOk
+                | Event::InjectFailed { .. }
+                | Event::MigrateStart
+                | Event::NoData => Action::Drop(DropReason::BadEvent),
                 _ => Action::Pass,
             },
             State::Closed => Action::Drop(DropReason::UnknownConn),
@@ -391,6 +400,13 @@ impl Conn {
                 }
                 self.state = State::Migrating;
                 return Action::Absorb;
+            }
+            Event::NoData => {
+                if syn_recv || self.pending {
+                    return Action::Drop(DropReason::BadEvent);
+                }
+                self.pending = true;
+                return Action::Inject;
             }
             // Handled in `step`; kept for exhaustiveness.
             Event::Timeout => {
@@ -458,7 +474,7 @@ impl Conn {
                 Action::Absorb
             }
             Event::InjectFailed { retryable } => self.inject_failed(retryable),
-            Event::MigrateStart => Action::Drop(DropReason::BadEvent),
+            Event::MigrateStart | Event::NoData => Action::Drop(DropReason::BadEvent),
             Event::Timeout => {
                 self.close();
                 Action::Remove
@@ -896,7 +912,7 @@ mod tests {
     }
 
     /// Events around the interesting values of the entry under test.
-    fn alphabet() -> [Event; 20] {
+    fn alphabet() -> [Event; 21] {
         let n = nxt();
         let a = ack_ok();
         [
@@ -953,7 +969,39 @@ mod tests {
             Event::InjectFailed { retryable: true },
             Event::InjectFailed { retryable: false },
             Event::MigrateStart,
+            Event::NoData,
         ]
+    }
+
+    #[test]
+    fn no_data_binds_only_an_established_connection() {
+        let mut c = fresh();
+        // Before the handshake ACK: nothing to hand over.
+        assert_eq!(c.step(Event::NoData), Action::Drop(DropReason::BadEvent));
+        assert_eq!(c.state(), State::SynRecv);
+        assert_eq!(
+            c.step(Event::Ack {
+                seq: IRS.wrapping_add(1),
+                ack: ISS.wrapping_add(1)
+            }),
+            Action::Absorb
+        );
+        assert_eq!(c.step(Event::NoData), Action::Inject);
+        assert!(c.handoff_pending());
+        // Once pending, neither a second NoData nor the client's first data
+        // starts another hand-off.
+        assert_eq!(c.step(Event::NoData), Action::Drop(DropReason::BadEvent));
+        assert_eq!(
+            c.step(Event::Data {
+                seq: IRS.wrapping_add(1),
+                ack: ISS.wrapping_add(1),
+                len: 10
+            }),
+            Action::Absorb
+        );
+        assert_eq!(c.step(Event::InjectOk), Action::Absorb);
+        assert_eq!(c.state(), State::Bound);
+        assert_eq!(c.step(Event::NoData), Action::Drop(DropReason::BadEvent));
     }
 
     /// Properties every single step must have.
@@ -1040,12 +1088,12 @@ mod tests {
 
     #[test]
     fn exhaustive_sequences_never_break_invariants() {
-        // Every sequence of up to 5 events over the alphabet (20^5 = 3.2M),
+        // Every sequence of up to 5 events over the alphabet (21^5 = 4.1M),
         // from a fresh entry.
         let alphabet = alphabet();
         let mut steps = 0;
         explore(fresh(), 5, &alphabet, &mut steps);
-        assert_eq!(steps, (1..=5).map(|k| 20u64.pow(k)).sum::<u64>());
+        assert_eq!(steps, (1..=5).map(|k| 21u64.pow(k)).sum::<u64>());
     }
 
     #[test]
@@ -1101,7 +1149,7 @@ mod tests {
                 } else {
                     (r >> 24) as u32
                 };
-                let ev = match (r >> 40) % 9 {
+                let ev = match (r >> 40) % 10 {
                     0 => Event::Syn {
                         seq: if r & 4 == 0 { irs } else { s },
                     },
@@ -1118,6 +1166,7 @@ mod tests {
                     7 => Event::InjectFailed {
                         retryable: r & 8 == 0,
                     },
+                    8 => Event::NoData,
                     _ => Event::MigrateStart,
                 };
                 let before = c;
