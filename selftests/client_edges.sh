@@ -44,6 +44,9 @@ while True:
 wait_port f 80 && wait_port f 83 || die "servers did not start"
 
 # --- MSS -----------------------------------------------------------------
+# Segmentation offloads off on f's side: the capture sees each segment as
+# sent on the wire, not a GSO packet.
+in_ns f ethtool -K eth0 tso off gso off >/dev/null 2>&1 || die "ethtool -K"
 # request MSS: one request with the SYN's MSS option MSS; the largest reply
 # segment printed.
 largest() {
@@ -53,6 +56,7 @@ largest() {
 }
 check "client MSS 500: served, no reply segment larger than 500" largest 500 500
 check "client MSS 40: served with the stack's floor (no segment above 48)" largest 40 48
+in_ns f ethtool -K eth0 tso on gso on >/dev/null 2>&1
 
 # --- Odd segments ----------------------------------------------------------
 d0=$(counter f drop_malformed)

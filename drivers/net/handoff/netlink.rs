@@ -906,9 +906,11 @@ fn service_del(info: &Info<'_>) -> Result {
         // Unhooking and unpublishing cannot fail for lack of devices; only
         // an allocation can, and then the old, larger set stays in force.
         let _ = hn.apply(info.net(), &cfg);
+        // Under the lock: a racing add of the same service waits, and its
+        // new connections are not dropped with the old ones.
+        hn.conn_drop_service(&key);
         ev
     };
-    hn.conn_drop_service(&key);
     send_event(info.net(), ev);
     Ok(())
 }
@@ -1004,6 +1006,8 @@ fn peer_del(info: &Info<'_>) -> Result {
         // Publishing a smaller set allocates; if that fails the old set
         // stays published, and its peer finds no forward entries.
         let _ = hn.apply_node(info.net(), &cfg);
+        // Under the lock, as for a service: a racing re-add keeps its own.
+        hn.conn_drop_peer(id);
         // A deleted peer that was up can no longer be chosen: it is down
         // for the listeners.
         if peer.state == PeerState::Up {
@@ -1013,7 +1017,6 @@ fn peer_del(info: &Info<'_>) -> Result {
             None
         }
     };
-    hn.conn_drop_peer(id);
     if let Some(ev) = ev {
         send_event(info.net(), ev);
     }
