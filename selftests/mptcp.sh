@@ -15,8 +15,10 @@ ktap_plan 12
 [ -x "${HANDOFF_CLI:-}" ] || die "HANDOFF_CLI not set"
 topo_setup
 module_load || die "insmod"
-# (A long syn-timeout: the handshake-then-swap case below is slow under TCG.)
-ho f service add "$VIP:80" dev eth0 syn-timeout 60000 || die "service add :80"
+# (A long syn-timeout and first-data wait: in the handshake-then-swap case
+# below the connection must still wait for its data, slow under TCG.)
+ho f service add "$VIP:80" dev eth0 syn-timeout 60000 first-data-wait 60000 ||
+  die "service add :80"
 SVC=$VIP:80
 
 # srv.py tcp|mptcp PORT NAME: answers every request with "NAME mptcp=1" on an
