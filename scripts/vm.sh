@@ -90,8 +90,8 @@ case "${1:---test}" in
       kml=/sys/kernel/debug/kmemleak
       before="mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug;
         sleep 6; echo scan > $kml; cat $kml > $vmtmp/kmemleak-boot.txt; echo clear > $kml;"
-      after="sleep 6; echo scan > $kml; sleep 6; echo scan > $kml; cat $kml > $vmtmp/kmemleak.txt
-        && echo handoff-kmemleak-scanned;"
+      after="sleep 6; echo scan > $kml; sleep 6; echo scan > $kml;
+        cat $kml > $vmtmp/kmemleak.txt && echo handoff-kmemleak-scanned;"
     fi
     start=$(date +%s)
     set +e
