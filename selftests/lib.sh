@@ -17,9 +17,16 @@ NS_PREFIX="ho$$"
 NAMESPACES=()
 
 ktap_plan() { echo "TAP version 13"; echo "1..$1"; }
-ok()   { ksft_n=$((ksft_n + 1)); ksft_pass=$((ksft_pass + 1)); echo "ok $ksft_n $*"; }
-fail() { ksft_n=$((ksft_n + 1)); ksft_fail=$((ksft_fail + 1)); echo "not ok $ksft_n $*"; }
-skip() { ksft_n=$((ksft_n + 1)); ksft_skip=$((ksft_skip + 1)); echo "ok $ksft_n $* # SKIP"; }
+# A case that took long is said so: what to trim when the run grows.
+ksft_last=$SECONDS
+ksft_took() {
+  local d=$((SECONDS - ksft_last))
+  ksft_last=$SECONDS
+  [ "$d" -lt 20 ] || echo "# (case $ksft_n took $d s)"
+}
+ok()   { ksft_n=$((ksft_n + 1)); ksft_pass=$((ksft_pass + 1)); echo "ok $ksft_n $*"; ksft_took; }
+fail() { ksft_n=$((ksft_n + 1)); ksft_fail=$((ksft_fail + 1)); echo "not ok $ksft_n $*"; ksft_took; }
+skip() { ksft_n=$((ksft_n + 1)); ksft_skip=$((ksft_skip + 1)); echo "ok $ksft_n $* # SKIP"; ksft_took; }
 diag() { echo "# $*"; }
 # check NAME CMD...: one test case that passes when CMD succeeds.
 check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
@@ -122,7 +129,7 @@ cleanup() {
   module_unload 2>/dev/null
   if ! splat_check; then fail "$ksft_name: no kernel splat"; rc=1; fi
   [ "$ksft_fail" -eq 0 ] || rc=1
-  diag "$ksft_name: $ksft_pass passed, $ksft_fail failed, $ksft_skip skipped"
+  diag "$ksft_name: $ksft_pass passed, $ksft_fail failed, $ksft_skip skipped in $SECONDS s"
   exit $rc
 }
 trap cleanup EXIT
@@ -135,15 +142,13 @@ ho() { local ns=$1; shift; in_ns "$ns" "$HANDOFF_CLI" "$@"; }
 # counter NS NAME [SERVICE]: the counter NAME of NS's instance, or of its
 # service SERVICE (VIP:PORT); -1 if there is none.
 counter() {
-  ho "$1" -j stats -s | python3 -c '
-import json, sys
-name, svc = sys.argv[1], sys.argv[2]
-for rec in json.load(sys.stdin):
-    if (rec.get("scope"), rec.get("service", "")) == (("service", svc) if svc else ("global", "")):
-        print(rec.get(name, -1))
-        break
-else:
-    print(-1)' "$2" "${3:-}"
+  # awk, not python3: a counter is read after nearly every case, and an
+  # interpreter's start costs about a second under TCG.
+  ho "$1" -s stats | awk -v name="$2" -v svc="${3:-}" '
+    (svc == "" && $1 == "global") || (svc != "" && $1 == "service" && $2 == svc) {
+      for (i = 2; i < NF; i++) if ($i == name) { print $(i + 1); found = 1; exit }
+    }
+    END { if (!found) print -1 }'
 }
 # spoof_setup: lets the client namespace send crafted segments from
 # 10.0.1.50, an address it does not own (so its stack never answers the

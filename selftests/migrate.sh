@@ -47,8 +47,31 @@ got=$(in_ns c curl -s --max-time 60 --data-binary "@$HANDOFF_TMP/upload" "http:/
 check "1 MiB POST through the handoff: b1's checksum matches" [ "$got" = "$want" ]
 
 # A client reusing its port at once: b1 closed the last connection on the
-# tuple (TIME_WAIT there); the next one is adopted all the same.
-n=$(for i in 1 2 3; do in_ns c curl -s --max-time 10 --local-port 41000 -H 'Connection: close' "http://$VIP/"; done | grep -c '^served by b1$')
+# tuple (TIME_WAIT there); the next one is adopted all the same. The client
+# reads to the end before it closes, so that b1 closes first and the
+# client's side never holds the tuple in TIME_WAIT (curl may close first).
+n=$(in_ns c python3 -c '
+import socket, sys, time
+vip = sys.argv[1]
+for _ in range(3):
+    for _ in range(100):  # the last socket may wait for the ACK of its FIN
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.settimeout(10)
+        s.bind(("0.0.0.0", 41000))
+        try:
+            s.connect((vip, 80))
+            break
+        except OSError:
+            s.close()
+            time.sleep(0.05)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = b""
+    while chunk := s.recv(65536):
+        data += chunk
+    s.close()
+    print(data.split(b"\r\n\r\n", 1)[-1].decode().strip())
+' "$VIP" | grep -c '^served by b1$')
 check "a client reusing its port: 3 connections on one tuple adopted by b1 ($n)" [ "$n" = 3 ]
 
 # A slow download keeps a migrated connection open: its forward entry.
