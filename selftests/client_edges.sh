@@ -21,10 +21,10 @@ spoof_setup
 out=$HANDOFF_TMP/client_edges.$$
 mkdir -p "$out.www"
 head -c 20000 /dev/urandom | base64 > "$out.www/index.html"
-in_ns f python3 -m http.server --bind 0.0.0.0 --directory "$out.www" 80 >/dev/null 2>&1 &
+in_ns f python3 -S -m http.server --bind 0.0.0.0 --directory "$out.www" 80 >/dev/null 2>&1 &
 # :83 answers each request and aborts the connection (SO_LINGER 0: RST,
 # the socket gone at once); one line per connection accepted.
-in_ns f python3 -c '
+in_ns f python3 -S -c '
 import socket, struct, sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -80,7 +80,7 @@ check "... the application accepted the connection once ($accepts)" [ "$accepts"
 # --- The namespace's TCP settings -------------------------------------------
 # synack_opts: the options of the SYN-ACK to a SYN with MSS, SACK, TS and WS.
 synack_opts() {
-  tcpraw syn --timeout 3 | python3 -c '
+  tcpraw syn --timeout 3 | python3 -S -c '
 import json, sys
 for l in sys.stdin:
     r = json.loads(l)

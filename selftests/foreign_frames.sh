@@ -21,7 +21,7 @@ out=$HANDOFF_TMP/foreign.$$
 # request log in $out.NAME.log.
 serve() {
   mkdir -p "$out.$2" && echo "$2" > "$out.$2/index.html"
-  in_ns "$1" python3 -m http.server --bind 0.0.0.0 --directory "$out.$2" 80 \
+  in_ns "$1" python3 -S -m http.server --bind 0.0.0.0 --directory "$out.$2" 80 \
     > "$out.$2.log" 2>&1 &
   wait_port "$1" 80 || die "server in $1"
 }
@@ -31,7 +31,7 @@ serve f front
 serve b1 b1
 # f_counters: f's syn_answered, injected and the sum of its drop counters.
 f_counters() {
-  ho f -j stats -s | python3 -c '
+  ho f -j stats -s | python3 -S -c '
 import json, sys
 for rec in json.load(sys.stdin):
     if rec.get("scope") == "global":
@@ -53,7 +53,7 @@ undump() { sleep 1; kill "${dump_pids[@]}"; wait "${dump_pids[@]}" 2>/dev/null; 
 lines() { grep -c . "$1"; }
 # rx_packets NS: packets NS's eth0 received so far.
 rx_packets() {
-  in_ns "$1" ip -s -j link show eth0 | python3 -c '
+  in_ns "$1" ip -s -j link show eth0 | python3 -S -c '
 import json, sys; print(json.load(sys.stdin)[0]["stats64"]["rx"]["packets"])'
 }
 

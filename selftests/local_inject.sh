@@ -29,10 +29,10 @@ http { access_log off; client_body_temp_path $www; proxy_temp_path $www;
        server { listen $VIP:81; root $www; } }
 CONF
 in_ns f nginx -c "$www/nginx.conf" -e "$www/error.log" || die "nginx"
-in_ns f python3 -m http.server --bind "$VIP" --directory "$www" 8080 >/dev/null 2>&1 &
-in_ns f python3 -m http.server --bind 0.0.0.0 --directory "$www" 8081 >/dev/null 2>&1 &
-in_ns f python3 -m http.server --bind :: --directory "$www" 8082 >/dev/null 2>&1 &
-in_ns f python3 "$here/httpd.py" 0.0.0.0 9000 >/dev/null 2>&1 &
+in_ns f python3 -S -m http.server --bind "$VIP" --directory "$www" 8080 >/dev/null 2>&1 &
+in_ns f python3 -S -m http.server --bind 0.0.0.0 --directory "$www" 8081 >/dev/null 2>&1 &
+in_ns f python3 -S -m http.server --bind :: --directory "$www" 8082 >/dev/null 2>&1 &
+in_ns f python3 -S "$here/httpd.py" 0.0.0.0 9000 >/dev/null 2>&1 &
 for p in 80 81 8080 8081 8082 9000; do wait_port f $p || die "nothing listens on :$p"; done
 
 # get_codes N URL: N sequential requests, each on a connection of its own

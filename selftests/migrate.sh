@@ -50,7 +50,7 @@ check "1 MiB POST through the handoff: b1's checksum matches" [ "$got" = "$want"
 # tuple (TIME_WAIT there); the next one is adopted all the same. The client
 # reads to the end before it closes, so that b1 closes first and the
 # client's side never holds the tuple in TIME_WAIT (curl may close first).
-n=$(in_ns c python3 -c '
+n=$(in_ns c python3 -S -c '
 import socket, sys, time
 vip = sys.argv[1]
 for _ in range(3):
@@ -79,7 +79,7 @@ cport=42000
 in_ns c curl -s -o /dev/null --local-port $cport --limit-rate 100k --max-time 10 "http://$VIP/big" &
 slow=$!
 sleep 3
-entry=$(ho f -j conn show forward | python3 -c '
+entry=$(ho f -j conn show forward | python3 -S -c '
 import json, sys
 for e in json.load(sys.stdin):
     if e["src"].endswith(":'$cport'"):

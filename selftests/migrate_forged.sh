@@ -33,7 +33,7 @@ F_EP=10.0.2.2 B1=10.0.2.3 B2_EP=10.0.2.4
 # One forge.py in x for the whole test (python starts slowly under
 # emulation): forge ARGS... sends, then sets FORGED to the number of
 # datagrams sent and FORGE_INFO to the --verbose breakdown.
-coproc FORGE { ip netns exec "$(nsname x)" python3 "$here/forge.py" --serve; }
+coproc FORGE { ip netns exec "$(nsname x)" python3 -S "$here/forge.py" --serve; }
 FORGED=0 FORGE_INFO=
 forge() {
   local reply

@@ -59,7 +59,7 @@ PY
 # (ip netns exec execs it: no shell function in between to be killed
 # instead of the server).
 serve() {
-  ip netns exec "$(nsname "$1")" python3 "$srv" "$2" "$3" "$4" >/dev/null 2>&1 &
+  ip netns exec "$(nsname "$1")" python3 -S "$srv" "$2" "$3" "$4" >/dev/null 2>&1 &
   srv_pid=$!
   listening "$1" "$3" || die "$2 server on :$3 in $1 did not start"
 }
@@ -86,7 +86,7 @@ get() {
 # stats: the service's syn_answered, injected and drop_no_listener, and the
 # sum of its drop_* counters, in one line.
 stats() {
-  ho f -j stats -s | python3 -c '
+  ho f -j stats -s | python3 -S -c '
 import json, sys
 for rec in json.load(sys.stdin):
     if rec.get("service") == sys.argv[1]:
@@ -142,7 +142,7 @@ check "plain listener: the module answered and injected them (syn_answered +$syn
 # flag before it sends its request; meanwhile the listener becomes MPTCP.
 flag=$HANDOFF_TMP/mptcp-flag-$$ out=$HANDOFF_TMP/mptcp-client-$$
 rm -f "$flag"
-in_ns c python3 -c '
+in_ns c python3 -S -c '
 import os, socket, sys, time
 s = socket.create_connection((sys.argv[1], 80), timeout=10)
 print("connected", flush=True)

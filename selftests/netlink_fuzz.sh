@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 CLI=${HANDOFF_CLI:-}
-PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
+PY="python3 -S"
 GENL="$PY $here/handoff_genl.py"
 SEED=${HANDOFF_FUZZ_SEED:-$(date +%s)}
 COUNT=${HANDOFF_FUZZ_COUNT:-3000}

@@ -18,7 +18,7 @@ ho f service add "$VIP:25" dev eth0 first-data-wait 1500 || die "service add :25
 ho f service add "$VIP:21" dev eth0 first-data-wait 0 || die "service add :21"
 ho f service add "$VIP:3306" dev eth0 first-data-wait 0 syncookies always || die "service add :3306"
 # A server that greets first, then echoes one line; on every port above.
-in_ns f python3 -c '
+in_ns f python3 -S -c '
 import socket, sys, threading
 def serve(port):
     s = socket.socket()
@@ -46,7 +46,7 @@ ho f service add "$VIP:80" dev eth0 || die "service add :80"
 # client PORT [DELAY]: connects, reads the banner (the time it took is
 # printed), optionally waits DELAY s and sends a line, prints the echo.
 client() {
-  in_ns c python3 -c '
+  in_ns c python3 -S -c '
 import socket, sys, time
 port, delay = int(sys.argv[2]), float(sys.argv[3])
 t0 = time.monotonic()
@@ -66,10 +66,10 @@ i0=$(counter f injected)
 r=$(client 22); diag ":22 (wait 200 ms): $r"
 check "server speaks first (default wait): banner and echo" banner_ok "$r" 22
 check "... after the wait (banner after $(took "$r") s >= 0.2 s)" \
-  python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 0.2 else 1)' "$(took "$r")"
+  python3 -S -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 0.2 else 1)' "$(took "$r")"
 r=$(client 25); diag ":25 (wait 1500 ms): $r"
 check "first-data-wait 1500: banner after the wait ($(took "$r") s >= 1.5 s)" \
-  python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 1.5 else 1)' "$(took "$r")"
+  python3 -S -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 1.5 else 1)' "$(took "$r")"
 check "... and the echo" banner_ok "$r" 25
 r=$(client 21); diag ":21 (wait 0): $r"
 check "first-data-wait 0: bound at the handshake ACK, banner and echo" banner_ok "$r" 21
@@ -81,7 +81,7 @@ check "data after the wait reaches the bound socket" banner_ok "$r" 22
 check "the module bound each of them (injected +$(( $(counter f injected) - i0 )) >= 5)" \
   [ $(( $(counter f injected) - i0 )) -ge 5 ]
 # A client that sends first (HTTP-like): served as always, with its data.
-r=$(in_ns c python3 -c '
+r=$(in_ns c python3 -S -c '
 import socket, sys
 s = socket.create_connection((sys.argv[1], 80), timeout=10)
 s.sendall(b"hello\n")

@@ -17,7 +17,7 @@ ho f service add "$VIP:80" dev eth0 || die "service add :80"
 ho f service add "$VIP:81" dev eth0 || die "service add :81"
 spoof_setup
 mkdir -p "$HANDOFF_TMP/www"; echo syn-answer > "$HANDOFF_TMP/www/index.html"
-in_ns f python3 -m http.server --bind 0.0.0.0 --directory "$HANDOFF_TMP/www" 80 >/dev/null 2>&1 &
+in_ns f python3 -S -m http.server --bind 0.0.0.0 --directory "$HANDOFF_TMP/www" 80 >/dev/null 2>&1 &
 wait_port f 80 || die "http.server did not start"
 out=$HANDOFF_TMP/syn_answer.$$
 
@@ -25,8 +25,8 @@ in_ns f nstat -n >/dev/null   # start counting from here
 tcpraw syn --sport 40001 > "$out.syn"; rc=$?
 check "SYN answered with a SYN-ACK" [ $rc = 0 ]
 synack=$(grep '"SA"' "$out.syn" | head -1)
-isn=$(echo "$synack" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
-table_isn=$(ho f -j conn show temporary | python3 -c '
+isn=$(echo "$synack" | python3 -S -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
+table_isn=$(ho f -j conn show temporary | python3 -S -c '
 import json, sys
 for e in json.load(sys.stdin):
     if e["src"].endswith(":40001"):
@@ -34,7 +34,7 @@ for e in json.load(sys.stdin):
 diag "SYN-ACK seq $isn, temporary table local-isn $table_isn"
 check "SYN-ACK carries the module's ISN" [ -n "$isn" -a "$isn" = "$table_isn" ]
 check "SYN-ACK options echo the client's (mss 1460, wscale, sack, ts echo)" \
-  python3 -c '
+  python3 -S -c '
 import json, sys
 o = json.loads(sys.argv[1])["options"]
 assert o["mss"] == 1460 and "wscale" in o and o.get("sack_perm") and o["tsecr"] == 4096, o' "$synack"

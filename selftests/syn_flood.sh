@@ -24,8 +24,8 @@ ho f service add "$VIP:82" dev eth0 || die "service add :82"
 out=$HANDOFF_TMP/syn_flood.$$
 mkdir -p "$out"
 echo flooded > "$out/index.html"
-in_ns f python3 -m http.server --bind 0.0.0.0 --directory "$out" 80 >/dev/null 2>&1 &
-in_ns f python3 "$here/httpd.py" 0.0.0.0 81 >/dev/null 2>&1 &
+in_ns f python3 -S -m http.server --bind 0.0.0.0 --directory "$out" 80 >/dev/null 2>&1 &
+in_ns f python3 -S "$here/httpd.py" 0.0.0.0 81 >/dev/null 2>&1 &
 wait_port f 80 && wait_port f 81 || die "servers did not start"
 svc() { counter f "$2" "$VIP:$1"; }
 
@@ -37,7 +37,7 @@ check "... every SYN without state (syn_answered $(svc 81 syn_answered), syncook
   [ "$(svc 81 syn_answered)" = 0 -a "$(svc 81 syncookies_sent)" -ge 1 -a "$(svc 81 cookies_checked)" -ge 1 ]
 # The client (Linux) sends MSS 1460, SACK, timestamps, window scale 7.
 check "... the connection keeps window scaling, SACK, timestamps, MSS 1460 (the cookie table's)" \
-  python3 -c '
+  python3 -S -c '
 import sys
 f = sys.argv[1].split()
 kv = dict(zip(f[::2], f[1::2]))
@@ -68,7 +68,7 @@ flood=$!
 # slow one does not hold back the next) for the rest of the flood; the
 # table's gauge is sampled meanwhile.
 sleep 1
-in_ns c python3 -c '
+in_ns c python3 -S -c '
 import sys, threading, time, urllib.request
 url, secs = sys.argv[1], float(sys.argv[2])
 res = []
