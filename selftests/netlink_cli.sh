@@ -9,12 +9,12 @@
 . "$(dirname "$0")/lib.sh"
 
 CLI=${HANDOFF_CLI:-}
-PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
+PY="python3 -S"
 GENL="$PY $here/handoff_genl.py"
 out=${HANDOFF_TMP:-/tmp}/netlink_cli.$$
 mkdir -p "$out"
 
-ktap_plan 85
+ktap_plan 89
 [ -n "$CLI" ] && [ -x "$CLI" ] || die "HANDOFF_CLI not set or not executable: '$CLI'"
 check "insmod handoff.ko" module_load
 ns_add a
@@ -60,18 +60,23 @@ kernel_refused() {
 }
 
 # --- node ----------------------------------------------------------------
-check "node show, nothing set" [ "$(ho a node show)" = "weight 1" ]
+check "node show, nothing set" [ "$(ho a node show)" = "weight 1 sync-interval 100 dead-intervals 3" ]
 # The forward endpoint is where the node's redistribution socket binds: an
 # address of the namespace.
 refused "forward address not local" a "cannot open the forward socket on that address and port" \
   node set forward 10.0.2.2:7000
 in_ns a ip link add fwd0 type dummy && in_ns a ip addr add 10.0.2.2/24 dev fwd0 &&
   in_ns a ip link set fwd0 up
-check "node set" ho a node set id 1 forward 10.0.2.2:7000 sync 239.1.1.1:7001 weight 2
-check "node show" [ "$(ho a node show)" = "node 1 forward 10.0.2.2:7000 sync 239.1.1.1:7001 weight 2" ]
+check "node set" ho a node set id 1 forward 10.0.2.2:7000 sync 10.0.2.2:7001 weight 2 sync-interval 250
+check "node show" [ "$(ho a node show)" = "node 1 forward 10.0.2.2:7000 sync 10.0.2.2:7001 weight 2 sync-interval 250 dead-intervals 3" ]
 check "node set one attribute" ho a node set weight 3
 check "node show keeps the others" \
-  [ "$(ho a node show)" = "node 1 forward 10.0.2.2:7000 sync 239.1.1.1:7001 weight 3" ]
+  [ "$(ho a node show)" = "node 1 forward 10.0.2.2:7000 sync 10.0.2.2:7001 weight 3 sync-interval 250 dead-intervals 3" ]
+refused "sync-interval out of range (CLI)" a 'invalid sync-interval "5" (10..60000 ms)' node set sync-interval 5
+kernel_refused "kernel: sync-interval out of range" a 34 "sync-interval out of range (10..60000 ms)" 2 \
+  "nest(1, u32(7, 5))"
+refused "sync socket on an address not local" a "cannot open the sync socket on that address and port" \
+  node set sync 10.9.9.9:7001
 
 # --- services ------------------------------------------------------------
 check "service add (defaults)" ho a service add 10.0.0.100:80
@@ -84,14 +89,16 @@ ho a service del 10.0.0.105:80
 # (after the request was checked in full: a bad rule gets its own message).
 refused "IPv6 service: not supported yet" a \
   "IPv6 services are not supported yet (the hook serves IPv4)" service add '[2001:db8::1]:443'
-refused "policy host-uri: not supported yet" a "policy not supported yet (local and weighted are)" \
+refused "policy host-uri: not supported yet" a "policy not supported yet (local, weighted and least-load are)" \
   service add 10.0.0.102:443 policy host-uri match a.example/api node 2 match /static node 3 \
   fallback weighted
-refused "policy cookie: not supported yet" a "policy not supported yet (local and weighted are)" \
+refused "policy cookie: not supported yet" a "policy not supported yet (local, weighted and least-load are)" \
   service add 10.0.0.102:8080 policy cookie name SRV
-kernel_refused "... with EOPNOTSUPP (policy least-load, raw)" a 95 \
-  "policy not supported yet (local and weighted are)" 3 \
-  "nest(2, addr(1, '10.0.0.102'), u16(2, 80), u32(5, 2))"
+kernel_refused "... with EOPNOTSUPP (policy tls-sni, raw)" a 95 \
+  "policy not supported yet (local, weighted and least-load are)" 3 \
+  "nest(2, addr(1, '10.0.0.102'), u16(2, 80), u32(5, 6))"
+check "policy least-load accepted" ho a service add 10.0.0.102:80 policy least-load
+ho a service del 10.0.0.102:80
 ho a service show > "$out/services"
 check "service show lists the two" [ "$(wc -l < "$out/services")" = 2 ]
 check "service show reports the defaults" grep -qx \
@@ -100,8 +107,8 @@ check "service show reports the defaults" grep -qx \
 check "service show VIP:PORT" [ "$(ho a service show 10.0.0.101:443)" = \
   "service 10.0.0.101:443 protocol tcp dev d0 policy weighted max-temporary 100 max-forward 200 syn-timeout 3000 idle-timeout 60000 syncookies auto first-data-wait 200" ]
 ho a -j service show > "$out/services.json"
-check "service show -j is JSON" python3 -c 'import json,sys; json.load(sys.stdin)' < "$out/services.json"
-check "service show -j round-trips" python3 - "$out/services.json" <<'EOF'
+check "service show -j is JSON" python3 -S -c 'import json,sys; json.load(sys.stdin)' < "$out/services.json"
+check "service show -j round-trips" python3 -S - "$out/services.json" <<'EOF'
 import json, sys
 svcs = {s["service"]: s for s in json.load(open(sys.argv[1]))}
 want = {
@@ -119,9 +126,9 @@ EOF
 # --- peers ---------------------------------------------------------------
 check "peer add" ho a peer add 2 address 10.0.2.3:7100 weight 5
 check "peer add (port of this node)" ho a peer add 3 address 10.0.2.4
-check "peer show" [ "$(ho a peer show)" = "peer 2 address 10.0.2.3:7100 weight 5 state unknown
-peer 3 address 10.0.2.4:7000 weight 1 state unknown" ]
-check "peer show ID" [ "$(ho a peer show 3)" = "peer 3 address 10.0.2.4:7000 weight 1 state unknown" ]
+check "peer show" [ "$(ho a peer show)" = "peer 2 address 10.0.2.3:7100 weight 5 state unknown sync-address 10.0.2.3
+peer 3 address 10.0.2.4:7000 weight 1 state unknown sync-address 10.0.2.4" ]
+check "peer show ID" [ "$(ho a peer show 3)" = "peer 3 address 10.0.2.4:7000 weight 1 state unknown sync-address 10.0.2.4" ]
 
 # --- connections and statistics ------------------------------------------
 check "conn show (no entries yet)" [ -z "$(ho a conn show)" ]
@@ -134,10 +141,10 @@ check "stats" starts_with "$(ho a stats)" "global syn_answered 0 syn_retransmit 
 ho a -s stats > "$out/stats"
 check "stats -s: global, 2 services, 2 peers" \
   [ "$(cut -d' ' -f1 "$out/stats" | tr '\n' ' ')" = "global service service peer peer " ]
-check "stats -j has every counter" python3 -c '
+check "stats -j has every counter" python3 -S -c '
 import json, sys
 g = json.load(sys.stdin)[0]
-sys.exit(0 if g["scope"] == "global" and len(g) == 50 and g["forward_entries"] == 0 and g["xmit_failed"] == 0 and g["adopted_entries"] == 0 else 1)' \
+sys.exit(0 if g["scope"] == "global" and len(g) == 55 and g["forward_entries"] == 0 and g["xmit_failed"] == 0 and g["adopted_entries"] == 0 else 1)' \
   < <(ho a -j stats)
 
 # --- events --------------------------------------------------------------
@@ -159,7 +166,7 @@ check "monitor: service-del event" grep -q "^service-del service 10.0.0.102:80" 
 # --- namespaces are independent ------------------------------------------
 check "other namespace: no services" [ -z "$(ho b service show)" ]
 check "other namespace: no peers" [ -z "$(ho b peer show)" ]
-check "other namespace: node not set" [ "$(ho b node show)" = "weight 1" ]
+check "other namespace: node not set" [ "$(ho b node show)" = "weight 1 sync-interval 100 dead-intervals 3" ]
 check "other namespace: same VIP:PORT is free" ho b service add 10.0.0.100:80 policy weighted
 check "other namespace: its own service" [ "$(ho b service show | cut -d' ' -f1-6)" = \
   "service 10.0.0.100:80 protocol tcp policy weighted" ]
@@ -244,13 +251,13 @@ check "deleted ones are gone" [ "$(ho a service show | wc -l)/$(ho a peer show |
 ho b service del 10.0.0.100:80
 check "256 services in one namespace" in_ns b $GENL services 256
 refused "257th service: ENOSPC" b "too many services (at most 256 per namespace)" service add 10.2.0.1:80
-check "dump of 256 services: each once" python3 -c '
+check "dump of 256 services: each once" python3 -S -c '
 import json, sys
 s = [x["service"] for x in json.load(sys.stdin)]
 sys.exit(0 if len(s) == 256 and len(set(s)) == 256 else 1)' < <(ho b -j service show)
 check "1024 peers in one namespace" in_ns b $GENL peers 1 1024
 refused "1025th peer: ENOSPC" b "too many peers (at most 1024 per namespace)" peer add 2000 address 10.3.0.1
-check "dump of 1024 peers: each once, in order" python3 -c '
+check "dump of 1024 peers: each once, in order" python3 -S -c '
 import json, sys
 p = [x["peer"] for x in json.load(sys.stdin)]
 sys.exit(0 if p == list(range(1, 1025)) else 1)' < <(ho b -j peer show)

@@ -60,6 +60,22 @@ pub fn time_before(a: Jiffies, b: Jiffies) -> bool {
     time_after(b, a)
 }
 
+/// Milliseconds of the monotonic clock (`ktime_get()`): for ages and
+/// timeouts that must not jump with the wall clock.
+#[inline]
+pub fn monotonic_ms() -> u64 {
+    crate::time::Ktime::ktime_get().to_ms().max(0) as u64
+}
+
+/// Nanoseconds of the wall clock (`ktime_get_real()`), for values that must
+/// differ across reboots and module reloads (epochs), never for durations.
+pub fn realtime_ns() -> u64 {
+    // SAFETY: FFI call without requirements; the timekeeping core is
+    // initialised long before modules load.
+    let ns = unsafe { bindings::ktime_get_with_offset(bindings::tk_offsets_TK_OFFS_REAL) };
+    ns.max(0) as u64
+}
+
 /// Sleeps for at least `msecs` milliseconds (`msleep`).
 ///
 /// Process context only: it sleeps.

@@ -13,6 +13,7 @@
 //! the configuration is left as it was.
 
 use crate::stats::Counters;
+use crate::sync::PeerSync;
 use kernel::{alloc::flags::GFP_KERNEL, prelude::*, sync::Arc};
 
 /// At most this many services per namespace.
@@ -108,8 +109,12 @@ pub(crate) struct Node {
     pub(crate) forward: Option<Endpoint>,
     /// The synchronisation channel's endpoint.
     pub(crate) sync: Option<Endpoint>,
-    /// This node's weight for the weighted policy.
+    /// This node's weight for the weighted and least-load policies.
     pub(crate) weight: u32,
+    /// Milliseconds between two sync reports.
+    pub(crate) sync_interval_ms: u32,
+    /// Sync intervals without a report after which an UP peer is DOWN.
+    pub(crate) dead_intervals: u32,
 }
 
 impl Node {
@@ -120,6 +125,8 @@ impl Node {
             forward: None,
             sync: None,
             weight: DEFAULT_WEIGHT,
+            sync_interval_ms: crate::sync::SYNC_INTERVAL.2,
+            dead_intervals: crate::sync::DEAD_INTERVALS.2,
         }
     }
 }
@@ -383,10 +390,20 @@ pub(crate) struct Peer {
     pub(crate) addr: IpAddr,
     /// Its forward port; 0: the same as this node's.
     pub(crate) port: u16,
-    /// Its weight for the weighted policy.
+    /// Its weight for the weighted and least-load policies.
     pub(crate) weight: u32,
-    /// Whether it is reachable.
-    pub(crate) state: PeerState,
+    /// Its sync address; `None`: its forward address.
+    pub(crate) sync_addr: Option<IpAddr>,
+}
+
+/// What the configuration shares of a peer with the packet path: its
+/// counters and its sync state, which outlive a change of its settings.
+#[derive(Clone)]
+pub(crate) struct PeerShared {
+    /// Its counters.
+    pub(crate) counters: Arc<Counters>,
+    /// What the sync channel knows of it.
+    pub(crate) sync: Arc<PeerSync>,
 }
 
 /// New vectors of services being built from a [`Config`].
@@ -437,7 +454,7 @@ pub(crate) struct Config {
     services: KVec<Service>,
     service_counters: KVec<Arc<Counters>>,
     peers: KVec<Peer>,
-    peer_counters: KVec<Arc<Counters>>,
+    peer_shared: KVec<PeerShared>,
     rules: KVec<Rule>,
     strings: KVec<u8>,
     generation: u32,
@@ -451,7 +468,7 @@ impl Config {
             services: KVec::new(),
             service_counters: KVec::new(),
             peers: KVec::new(),
-            peer_counters: KVec::new(),
+            peer_shared: KVec::new(),
             rules: KVec::new(),
             strings: KVec::new(),
             generation: 1,
@@ -563,12 +580,17 @@ impl Config {
 
     /// The counters of peer `i`.
     pub(crate) fn peer_counters(&self, i: usize) -> Option<&Counters> {
-        self.peer_counters.get(i).map(|c| &**c)
+        self.peer_shared.get(i).map(|c| &*c.counters)
     }
 
-    /// The shared counters of peer `i` (the packet path's view).
-    pub(crate) fn peer_counters_arc(&self, i: usize) -> Option<&Arc<Counters>> {
-        self.peer_counters.get(i)
+    /// The shared state of peer `i` (the packet path's view).
+    pub(crate) fn peer_shared(&self, i: usize) -> Option<&PeerShared> {
+        self.peer_shared.get(i)
+    }
+
+    /// The sync address of peer `p`: its own, else its forward address.
+    pub(crate) fn peer_sync_addr(&self, p: &Peer) -> IpAddr {
+        p.sync_addr.unwrap_or(p.addr)
     }
 
     /// The index of peer `id`, or where it would be inserted.
@@ -605,16 +627,19 @@ impl Config {
         if self.peers.len() >= MAX_PEERS {
             return Err(ENOSPC);
         }
-        let counters = Arc::new(Counters::new(), GFP_KERNEL)?;
+        let counters = PeerShared {
+            counters: Arc::new(Counters::new(), GFP_KERNEL)?,
+            sync: PeerSync::new()?,
+        };
         let n = self.peers.len() + 1;
         let mut peers = KVec::with_capacity(n, GFP_KERNEL)?;
         let mut all_counters = KVec::with_capacity(n, GFP_KERNEL)?;
         for i in 0..n {
             let (p, c) = match i.cmp(&at) {
-                core::cmp::Ordering::Less => (self.peers.get(i), self.peer_counters.get(i)),
+                core::cmp::Ordering::Less => (self.peers.get(i), self.peer_shared.get(i)),
                 core::cmp::Ordering::Equal => (Some(&peer), Some(&counters)),
                 core::cmp::Ordering::Greater => {
-                    (self.peers.get(i - 1), self.peer_counters.get(i - 1))
+                    (self.peers.get(i - 1), self.peer_shared.get(i - 1))
                 }
             };
             if let (Some(p), Some(c)) = (p, c) {
@@ -623,7 +648,7 @@ impl Config {
             }
         }
         self.peers = peers;
-        self.peer_counters = all_counters;
+        self.peer_shared = all_counters;
         self.changed();
         Ok(at)
     }
@@ -634,29 +659,15 @@ impl Config {
         let n = self.peers.len() - 1;
         let mut peers = KVec::with_capacity(n, GFP_KERNEL)?;
         let mut counters = KVec::with_capacity(n, GFP_KERNEL)?;
-        for (j, (p, c)) in self.peers.iter().zip(self.peer_counters.iter()).enumerate() {
+        for (j, (p, c)) in self.peers.iter().zip(self.peer_shared.iter()).enumerate() {
             if j != i {
                 peers.push(*p, GFP_KERNEL)?;
                 counters.push(c.clone(), GFP_KERNEL)?;
             }
         }
         self.peers = peers;
-        self.peer_counters = counters;
+        self.peer_shared = counters;
         self.changed();
         Ok(removed)
-    }
-
-    /// Sets the state of peer `id`; the peer if its state changed.
-    #[allow(dead_code)]
-    pub(crate) fn set_peer_state(&mut self, id: u32, state: PeerState) -> Option<Peer> {
-        let i = self.find_peer(id).ok()?;
-        let p = self.peers.get_mut(i)?;
-        if p.state == state {
-            return None;
-        }
-        p.state = state;
-        let p = *p;
-        self.changed();
-        Some(p)
     }
 }

@@ -29,6 +29,7 @@ pub mod proto;
 mod select;
 mod services;
 mod stats;
+mod sync;
 mod syncookie;
 mod target;
 #[cfg(CONFIG_KUNIT)]

@@ -17,7 +17,9 @@ use crate::config::{
     DEFAULT_WEIGHT, FIRST_DATA_WAIT, IDLE_TIMEOUT, IPPROTO_TCP, MAX_FORWARD, MAX_IFACES,
     MAX_PARAM_BYTES, MAX_PEERS, MAX_RULES, MAX_SERVICES, MAX_TEMPORARY, SYN_TIMEOUT,
 };
-use crate::netns::{ConnCursor, ConnEntry, HandoffNet, Table};
+use crate::netns::{ConnCursor, ConnEntry, HandoffNet, NodeError, Table};
+use crate::peers::{PeerRt, PeerSet};
+use crate::sync::PeerSync;
 use crate::stats::{Counter, Counters};
 use crate::uapi::*;
 use kernel::c_str;
@@ -72,6 +74,8 @@ static NODE_POLICY: [AttrPolicy; n(HANDOFF_A_NODE_MAX)] = genetlink::policy(&[
     (HANDOFF_A_NODE_SYNC_ADDR, ADDR),
     (HANDOFF_A_NODE_SYNC_PORT, PORT),
     (HANDOFF_A_NODE_WEIGHT, AttrPolicy::u32()),
+    (HANDOFF_A_NODE_SYNC_INTERVAL, AttrPolicy::u32()),
+    (HANDOFF_A_NODE_DEAD_INTERVALS, AttrPolicy::u32()),
 ]);
 
 static IFACE_POLICY: [AttrPolicy; n(HANDOFF_A_IFACE_MAX)] =
@@ -125,6 +129,9 @@ static PEER_POLICY: [AttrPolicy; n(HANDOFF_A_PEER_MAX)] = genetlink::policy(&[
         HANDOFF_A_PEER_STATE,
         AttrPolicy::reject(c_str!("the peer state is only reported, not set")),
     ),
+    (HANDOFF_A_PEER_SYNC_ADDR, ADDR),
+    (HANDOFF_A_PEER_REPORT_AGE, REPLY_ONLY),
+    (HANDOFF_A_PEER_LOAD, REPLY_ONLY),
 ]);
 
 const REPLY_ONLY: AttrPolicy = AttrPolicy::reject(c_str!("attribute only used in replies"));
@@ -530,6 +537,8 @@ fn put_node(p: &mut impl Put, node: &crate::config::Node) -> Result {
         n.put_u16(HANDOFF_A_NODE_SYNC_PORT, s.port)?;
     }
     n.put_u32(HANDOFF_A_NODE_WEIGHT, node.weight)?;
+    n.put_u32(HANDOFF_A_NODE_SYNC_INTERVAL, node.sync_interval_ms)?;
+    n.put_u32(HANDOFF_A_NODE_DEAD_INTERVALS, node.dead_intervals)?;
     n.end();
     Ok(())
 }
@@ -589,15 +598,75 @@ fn put_service(p: &mut impl Put, v: ServiceView<'_>, full: bool) -> Result {
 
 /// Puts `HANDOFF_A_PEER`: every attribute, or only the id.
 fn put_peer(p: &mut impl Put, cfg: &Config, peer: &Peer, full: bool) -> Result {
-    let mut n = p.nest(HANDOFF_A_PEER)?;
-    n.put_u32(HANDOFF_A_PEER_ID, peer.id)?;
-    if full {
-        n.put_binary(HANDOFF_A_PEER_ADDR, peer.addr.as_bytes())?;
-        if let Some(port) = cfg.peer_port(peer) {
-            n.put_u16(HANDOFF_A_PEER_PORT, port)?;
+    if !full {
+        let mut n = p.nest(HANDOFF_A_PEER)?;
+        n.put_u32(HANDOFF_A_PEER_ID, peer.id)?;
+        n.end();
+        return Ok(());
+    }
+    let live = cfg
+        .find_peer(peer.id)
+        .ok()
+        .and_then(|i| cfg.peer_shared(i))
+        .map_or(PeerLive::GONE, |s| PeerLive::of(&s.sync));
+    let view = PeerView {
+        id: peer.id,
+        addr: peer.addr,
+        port: cfg.peer_port(peer),
+        weight: peer.weight,
+        sync_addr: cfg.peer_sync_addr(peer),
+    };
+    put_peer_view(p, &view, &live)
+}
+
+/// A peer's settings as replies and events report them.
+struct PeerView {
+    id: u32,
+    addr: IpAddr,
+    port: Option<u16>,
+    weight: u32,
+    sync_addr: IpAddr,
+}
+
+/// A peer's liveness as replies and events report it.
+struct PeerLive {
+    state: PeerState,
+    age: Option<u32>,
+    load: Option<u32>,
+}
+
+impl PeerLive {
+    /// A peer deleted: DOWN for the listeners, nothing more known.
+    const GONE: Self = Self {
+        state: PeerState::Down,
+        age: None,
+        load: None,
+    };
+
+    fn of(s: &PeerSync) -> Self {
+        Self {
+            state: s.state(),
+            age: s.report_age_ms(),
+            load: s.load(),
         }
-        n.put_u32(HANDOFF_A_PEER_WEIGHT, peer.weight)?;
-        n.put_u32(HANDOFF_A_PEER_STATE, peer.state as u32)?;
+    }
+}
+
+fn put_peer_view(p: &mut impl Put, v: &PeerView, live: &PeerLive) -> Result {
+    let mut n = p.nest(HANDOFF_A_PEER)?;
+    n.put_u32(HANDOFF_A_PEER_ID, v.id)?;
+    n.put_binary(HANDOFF_A_PEER_ADDR, v.addr.as_bytes())?;
+    if let Some(port) = v.port {
+        n.put_u16(HANDOFF_A_PEER_PORT, port)?;
+    }
+    n.put_u32(HANDOFF_A_PEER_WEIGHT, v.weight)?;
+    n.put_u32(HANDOFF_A_PEER_STATE, live.state as u32)?;
+    n.put_binary(HANDOFF_A_PEER_SYNC_ADDR, v.sync_addr.as_bytes())?;
+    if let Some(age) = live.age {
+        n.put_u32(HANDOFF_A_PEER_REPORT_AGE, age)?;
+    }
+    if let Some(load) = live.load {
+        n.put_u32(HANDOFF_A_PEER_LOAD, load)?;
     }
     n.end();
     Ok(())
@@ -648,14 +717,14 @@ fn service_event(v: ServiceView<'_>, change: u32) -> Result<Message> {
     Ok(m)
 }
 
-/// `PEER_UP` or `PEER_DOWN` (after `peer.state`) for `peer`.
-fn peer_event(cfg: &Config, peer: &Peer) -> Result<Message> {
-    let cmd = match peer.state {
+/// `PEER_UP` or `PEER_DOWN` (after `live.state`) for the peer `v`.
+fn peer_event(v: &PeerView, live: &PeerLive, flags: kernel::alloc::Flags) -> Result<Message> {
+    let cmd = match live.state {
         PeerState::Up => HANDOFF_CMD_PEER_UP,
         PeerState::Down | PeerState::Unknown => HANDOFF_CMD_PEER_DOWN,
     };
-    let mut m = FAMILY.event(cmd, GFP_KERNEL)?;
-    put_peer(&mut m, cfg, peer, true)?;
+    let mut m = FAMILY.event(cmd, flags)?;
+    put_peer_view(&mut m, v, live)?;
     Ok(m)
 }
 
@@ -668,21 +737,19 @@ fn send_event(net: &Namespace, ev: Result<Message>) {
     }
 }
 
-/// Records that peer `id` of `net`'s instance became reachable (`Up`) or
-/// not (`Down`), and tells the events group. For the synchronisation
-/// channel, which watches the peers; process context (it takes the
-/// configuration lock).
-#[allow(dead_code)]
-pub(crate) fn peer_state_changed(net: &Namespace, id: u32, state: PeerState) {
-    let hn = HandoffNet::of(net);
-    let ev = {
-        let mut cfg = hn.config.lock();
-        match cfg.set_peer_state(id, state) {
-            Some(p) => peer_event(&cfg, &p),
-            None => return,
-        }
+/// Tells the events group that peer `p` of `net`'s instance became UP or
+/// DOWN (its state now). For the sync channel: softirq context, the peer as
+/// published.
+pub(crate) fn peer_changed(net: &Namespace, peers: &PeerSet, p: &PeerRt) {
+    let _ = peers;
+    let v = PeerView {
+        id: p.id,
+        addr: p.addr,
+        port: p.port,
+        weight: p.weight,
+        sync_addr: p.sync_addr,
     };
-    send_event(net, ev);
+    send_event(net, peer_event(&v, &PeerLive::of(&p.sync), GFP_ATOMIC));
 }
 
 // ---------------------------------------------------------------------------
@@ -721,6 +788,28 @@ fn node_set(info: &Info<'_>) -> Result {
         (HANDOFF_A_NODE_SYNC_ADDR, HANDOFF_A_NODE_SYNC_PORT),
     )?;
     let weight = t.get(HANDOFF_A_NODE_WEIGHT).map(|a| a.u32()).transpose()?;
+    let interval = t
+        .get(HANDOFF_A_NODE_SYNC_INTERVAL)
+        .map(|a| {
+            bounded(
+                info,
+                Some(a),
+                crate::sync::SYNC_INTERVAL,
+                c_str!("sync-interval out of range (10..60000 ms)"),
+            )
+        })
+        .transpose()?;
+    let dead = t
+        .get(HANDOFF_A_NODE_DEAD_INTERVALS)
+        .map(|a| {
+            bounded(
+                info,
+                Some(a),
+                crate::sync::DEAD_INTERVALS,
+                c_str!("dead-intervals out of range (1..100)"),
+            )
+        })
+        .transpose()?;
 
     let mut cfg = HandoffNet::of(info.net()).config.lock();
     let mut node = cfg.node;
@@ -733,16 +822,24 @@ fn node_set(info: &Info<'_>) -> Result {
     node.forward = forward.or(node.forward);
     node.sync = sync.or(node.sync);
     node.weight = weight.unwrap_or(node.weight);
+    node.sync_interval_ms = interval.unwrap_or(node.sync_interval_ms);
+    node.dead_intervals = dead.unwrap_or(node.dead_intervals);
     let old = core::mem::replace(&mut cfg.node, node);
-    // The redistribution socket follows the forward endpoint.
+    // The redistribution and sync sockets follow their endpoints.
     if let Err(e) = HandoffNet::of(info.net()).apply_node(info.net(), &cfg) {
         cfg.node = old;
-        let msg = if e == crate::netns::eopnotsupp() {
-            c_str!("IPv6 forward addresses are not supported yet")
-        } else {
-            c_str!("cannot open the forward socket on that address and port")
+        let msg = match e {
+            NodeError::Forward(e) if e == crate::netns::eopnotsupp() => {
+                c_str!("IPv6 forward addresses are not supported yet")
+            }
+            NodeError::Forward(_) => c_str!("cannot open the forward socket on that address and port"),
+            NodeError::Sync(e) if e == crate::netns::eopnotsupp() => {
+                c_str!("IPv6 sync addresses are not supported yet")
+            }
+            NodeError::Sync(_) => c_str!("cannot open the sync socket on that address and port"),
+            NodeError::Other(_) => c_str!("out of memory"),
         };
-        return Err(info.fail_attr(e, &nest, msg));
+        return Err(info.fail_attr(e.errno(), &nest, msg));
     }
     Ok(())
 }
@@ -840,13 +937,13 @@ fn service_add(info: &Info<'_>) -> Result {
             c_str!("IPv6 services are not supported yet (the hook serves IPv4)"),
         ));
     }
-    if let (Policy::LeastLoad | Policy::HostUri | Policy::Cookie | Policy::TlsSni, Some(a)) =
+    if let (Policy::HostUri | Policy::Cookie | Policy::TlsSni, Some(a)) =
         (spec.service.policy, t.get(HANDOFF_A_SERVICE_POLICY))
     {
         return Err(info.fail_attr(
             crate::netns::eopnotsupp(),
             &a,
-            c_str!("policy not supported yet (local and weighted are)"),
+            c_str!("policy not supported yet (local, weighted and least-load are)"),
         ));
     }
 
@@ -946,7 +1043,10 @@ fn peer_add(info: &Info<'_>) -> Result {
         weight: t
             .get(HANDOFF_A_PEER_WEIGHT)
             .map_or(Ok(DEFAULT_WEIGHT), |a| a.u32())?,
-        state: PeerState::Unknown,
+        sync_addr: t
+            .get(HANDOFF_A_PEER_SYNC_ADDR)
+            .map(|a| unicast(info, &a))
+            .transpose()?,
     };
     let mut cfg = HandoffNet::of(info.net()).config.lock();
     if peer.id == cfg.node.id {
@@ -964,7 +1064,7 @@ fn peer_add(info: &Info<'_>) -> Result {
     let i = cfg.add_peer(peer)?;
     if let Err(e) = HandoffNet::of(info.net()).apply_node(info.net(), &cfg) {
         let _ = cfg.remove_peer(i);
-        return Err(e);
+        return Err(e.errno());
     }
     Ok(())
 }
@@ -1002,7 +1102,10 @@ fn peer_del(info: &Info<'_>) -> Result {
         let i = cfg
             .find_peer(id)
             .map_err(|_| info.fail_attr(ENOENT, &a, c_str!("no such peer")))?;
-        let mut peer = cfg.remove_peer(i)?;
+        let was_up = cfg
+            .peer_shared(i)
+            .is_some_and(|s| s.sync.state() == PeerState::Up);
+        let peer = cfg.remove_peer(i)?;
         // Publishing a smaller set allocates; if that fails the old set
         // stays published, and its peer finds no forward entries.
         let _ = hn.apply_node(info.net(), &cfg);
@@ -1010,12 +1113,16 @@ fn peer_del(info: &Info<'_>) -> Result {
         hn.conn_drop_peer(id);
         // A deleted peer that was up can no longer be chosen: it is down
         // for the listeners.
-        if peer.state == PeerState::Up {
-            peer.state = PeerState::Down;
-            Some(peer_event(&cfg, &peer))
-        } else {
-            None
-        }
+        was_up.then(|| {
+            let v = PeerView {
+                id: peer.id,
+                addr: peer.addr,
+                port: cfg.peer_port(&peer),
+                weight: peer.weight,
+                sync_addr: cfg.peer_sync_addr(&peer),
+            };
+            peer_event(&v, &PeerLive::GONE, GFP_KERNEL)
+        })
     };
     if let Some(ev) = ev {
         send_event(info.net(), ev);

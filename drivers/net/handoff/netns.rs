@@ -8,6 +8,7 @@ use crate::ingress::Ingress;
 use crate::peers::PeerSet;
 use crate::services::{ServiceRt, ServiceSet};
 use crate::stats::{Counter, Counters};
+use crate::sync::{SyncSock, SyncTimer};
 use crate::tunnel::{Redistribution, Tunnel};
 use core::ops::ControlFlow;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -77,6 +78,29 @@ pub(crate) struct HandoffNet {
     /// The NEW retransmission timer, running while handoffs are in flight.
     #[pin]
     retx: Timer<Retransmit>,
+    /// The sync report timer, running while there is a sync socket.
+    #[pin]
+    sync_timer: Timer<SyncTimer>,
+}
+
+/// Why the node's sockets could not follow its settings.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum NodeError {
+    /// The redistribution socket.
+    Forward(Error),
+    /// The sync socket.
+    Sync(Error),
+    /// Anything else (memory).
+    Other(Error),
+}
+
+impl NodeError {
+    /// The error code.
+    pub(crate) fn errno(self) -> Error {
+        match self {
+            NodeError::Forward(e) | NodeError::Sync(e) | NodeError::Other(e) => e,
+        }
+    }
 }
 
 /// The state the packet path, the redistribution socket and the timers
@@ -96,6 +120,8 @@ pub(crate) struct Shared {
     pub(crate) counters: Arc<Counters>,
     /// The redistribution socket, while the node has a forward endpoint.
     pub(crate) tunnel: RcuBox<Tunnel>,
+    /// The sync socket, while the node has a sync endpoint.
+    pub(crate) sync: RcuBox<SyncSock>,
     /// The peers as published.
     pub(crate) peers: RcuBox<PeerSet>,
     /// The next conn_ref to hand out (never 0).
@@ -134,6 +160,11 @@ impl Shared {
     /// The redistribution socket, if there is one.
     pub(crate) fn tunnel<'g>(&'g self, guard: &'g Guard) -> Option<&'g Tunnel> {
         self.tunnel.read(guard)
+    }
+
+    /// The sync socket, if there is one.
+    pub(crate) fn sync<'g>(&'g self, guard: &'g Guard) -> Option<&'g SyncSock> {
+        self.sync.read(guard)
     }
 }
 
@@ -239,6 +270,7 @@ impl PernetData for HandoffNet {
                     )?,
                     counters: c.clone(),
                     tunnel: RcuBox::empty(),
+                    sync: RcuBox::empty(),
                     peers: RcuBox::empty(),
                     next_ref: AtomicU32::new(kernel::random::u32()),
                     next_flow: AtomicU32::new(1),
@@ -258,11 +290,17 @@ impl PernetData for HandoffNet {
                 // moved out of it.
                 net: unsafe { NetOwned::new(net) },
             };
-            (st, gc, retx)
+            let sync = SyncTimer {
+                st: st.clone(),
+                // SAFETY: As for `retx` above: a field of this instance's
+                // timer, dropped (stopped) in the namespace's exit.
+                net: unsafe { NetOwned::new(net) },
+            };
+            (st, gc, retx, sync)
         });
-        let (st, gc, retx) = match st {
-            Ok(v) => (Ok(v.0), Ok(v.1), Ok(v.2)),
-            Err(e) => (Err(e), Err(e), Err(e)),
+        let (st, gc, retx, sync) = match st {
+            Ok(v) => (Ok(v.0), Ok(v.1), Ok(v.2), Ok(v.3)),
+            Err(e) => (Err(e), Err(e), Err(e), Err(e)),
         };
         try_pin_init!(HandoffNet {
             inum: net.inum(),
@@ -274,6 +312,7 @@ impl PernetData for HandoffNet {
             st: st?,
             gc <- new_timer!(gc?, "HandoffNet::gc"),
             retx <- new_timer!(retx?, "HandoffNet::retx"),
+            sync_timer <- new_timer!(sync?, "HandoffNet::sync_timer"),
         }? Error)
         .pin_chain(|this| {
             this.gc.schedule_after_msecs(GC_INTERVAL_MS);
@@ -288,6 +327,7 @@ impl PernetData for HandoffNet {
             *slot = None;
         }
         self.st.tunnel.replace(None);
+        self.st.sync.replace(None);
         self.services.replace(None);
         self.st.peers.replace(None);
     }
@@ -321,37 +361,53 @@ impl HandoffNet {
         self.services.read(guard)
     }
 
-    /// Makes the redistribution socket follow the node's forward endpoint
-    /// and the packet path's peers follow the configuration. Process
-    /// context; the caller holds the config lock. On error nothing changed.
-    pub(crate) fn apply_node(&self, net: &Namespace, cfg: &Config) -> Result {
-        let want = match cfg.node.forward {
-            None => None,
-            Some(Endpoint {
-                addr: IpAddr::V4(addr),
-                port,
-            }) => Some(SockAddrV4 { addr, port }),
-            Some(_) => return Err(eopnotsupp()),
-        };
-        let have = {
+    /// Makes the redistribution and sync sockets follow the node's
+    /// endpoints and the packet path's peers follow the configuration.
+    /// Process context; the caller holds the config lock. On error nothing
+    /// changed.
+    pub(crate) fn apply_node(
+        &self,
+        net: &Namespace,
+        cfg: &Config,
+    ) -> core::result::Result<(), NodeError> {
+        let want = v4_endpoint(cfg.node.forward).map_err(NodeError::Forward)?;
+        let want_sync = v4_endpoint(cfg.node.sync).map_err(NodeError::Sync)?;
+        let (have, have_sync) = {
             let guard = kernel::sync::rcu::read_lock();
-            self.st.tunnel(&guard).map(|t| t.local())
+            (
+                self.st.tunnel(&guard).map(|t| t.local()),
+                self.st.sync(&guard).map(|t| t.local()),
+            )
         };
-        let peers = KBox::new(PeerSet::of(cfg)?, GFP_KERNEL)?;
-        if have != want {
-            // The old socket goes first: the new one may take its port.
-            self.st.tunnel.replace(None);
-            if let Some(local) = want {
-                let handler = Arc::new(Redistribution, GFP_KERNEL)?;
-                // SAFETY: The socket lives in this namespace's state: it is
-                // closed in `pre_exit` and, at the latest, dropped with the
-                // state in the namespace's `exit`, before the namespace is
-                // freed (the timers holding the state go with it).
-                let t = unsafe { Tunnel::new_unchecked(net, local, handler)? };
-                self.st.tunnel.replace(Some(KBox::new(t, GFP_KERNEL)?));
-            }
+        let peers = PeerSet::of(cfg)
+            .and_then(|p| Ok(KBox::new(p, GFP_KERNEL)?))
+            .map_err(NodeError::Other)?;
+        let open_tunnel = |local| -> Result<KBox<Tunnel>> {
+            let handler = Arc::new(Redistribution, GFP_KERNEL)?;
+            // SAFETY: The socket lives in this namespace's state: it is
+            // closed in `pre_exit` and, at the latest, dropped with the
+            // state in the namespace's `exit`, before the namespace is freed
+            // (the timers holding the state go with it).
+            let t = unsafe { Tunnel::new_unchecked(net, local, handler)? };
+            Ok(KBox::new(t, GFP_KERNEL)?)
+        };
+        let open_sync = |local| -> Result<KBox<SyncSock>> {
+            let handler = crate::sync::handler()?;
+            // SAFETY: As for the redistribution socket above.
+            let t = unsafe { SyncSock::new_unchecked(net, local, handler)? };
+            Ok(KBox::new(t, GFP_KERNEL)?)
+        };
+        follow(&self.st.tunnel, have, want, open_tunnel).map_err(NodeError::Forward)?;
+        if let Err(e) = follow(&self.st.sync, have_sync, want_sync, open_sync) {
+            // Back to the old forward socket, as far as it can be had.
+            let _ = follow(&self.st.tunnel, want, have, open_tunnel);
+            return Err(NodeError::Sync(e));
         }
+        let interval = cfg.node.sync_interval_ms;
         self.st.peers.replace(Some(peers));
+        if want_sync.is_some() && !self.sync_timer.is_pending() {
+            self.sync_timer.schedule_after_msecs(interval);
+        }
         Ok(())
     }
 
@@ -424,6 +480,56 @@ impl HandoffNet {
                 *slot = None;
             }
         }
+    }
+}
+
+/// Makes the socket in `slot`, bound to `have`, be one bound to `want`.
+/// The new socket is opened before the old one closes; only if that fails
+/// with `EADDRINUSE` on the same port (e.g. the address changes to the
+/// wildcard) the old one goes first, and comes back if the new one still
+/// cannot be opened. On error the slot is as it was, but for a failure to
+/// reopen the old socket.
+fn follow<T>(
+    slot: &RcuBox<T>,
+    have: Option<SockAddrV4>,
+    want: Option<SockAddrV4>,
+    open: impl Fn(SockAddrV4) -> Result<KBox<T>>,
+) -> Result {
+    if have == want {
+        return Ok(());
+    }
+    let Some(local) = want else {
+        slot.replace(None);
+        return Ok(());
+    };
+    match open(local) {
+        Ok(s) => slot.replace(Some(s)),
+        Err(e) if e == eaddrinuse() && have.is_some_and(|h| h.port == local.port) => {
+            slot.replace(None);
+            match open(local) {
+                Ok(s) => slot.replace(Some(s)),
+                Err(e) => {
+                    if let Some(old) = have {
+                        slot.replace(open(old).ok());
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(())
+}
+
+/// The IPv4 socket address of `e`; `EOPNOTSUPP` for an IPv6 one.
+fn v4_endpoint(e: Option<Endpoint>) -> Result<Option<SockAddrV4>> {
+    match e {
+        None => Ok(None),
+        Some(Endpoint {
+            addr: IpAddr::V4(addr),
+            port,
+        }) => Ok(Some(SockAddrV4 { addr, port })),
+        Some(_) => Err(eopnotsupp()),
     }
 }
 
@@ -642,6 +748,11 @@ fn fwd_state(s: crate::conntab::FwdState) -> u32 {
 /// `ENOTSUPP`).
 pub(crate) fn eopnotsupp() -> Error {
     Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32))
+}
+
+/// `EADDRINUSE`, which the kernel crate does not name.
+fn eaddrinuse() -> Error {
+    Error::from_errno(-(kernel::bindings::EADDRINUSE as i32))
 }
 
 /// The UAPI address of a proto address (v4-mapped for IPv4).

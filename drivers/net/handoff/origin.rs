@@ -205,7 +205,14 @@ pub(crate) fn tick(st: &Shared) {
     let peers = st.peers(&guard);
     st.pending.retain(|_, sh, e| {
         let peer = peers.and_then(|p| p.by_id(sh.peer));
-        match e.handoff.poll(now) {
+        // A target that went DOWN will not answer: no need to wait for the
+        // deadline, the client's next retransmission falls back at once.
+        let tick = if peer.is_some_and(|p| !crate::sync::usable(p)) {
+            Tick::Expired
+        } else {
+            e.handoff.poll(now)
+        };
+        match tick {
             Tick::Wait => true,
             Tick::Retransmit => {
                 count(st, &sh.svc, peer, Counter::NewRetransmit);

@@ -6,6 +6,7 @@
 use crate::config::{self, Config, MAX_IFACES};
 use crate::proto::select::Policy;
 use crate::stats::{Counter, Counters};
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -35,6 +36,9 @@ pub(crate) struct ServiceRt {
     /// The service's counters (the configuration's: they outlive a change
     /// of the service's settings).
     pub(crate) counters: Arc<Counters>,
+    /// Connections it took (injected or adopted) when the sync channel
+    /// last reported it.
+    handed_mark: AtomicU64,
 }
 
 /// A service's table entry, counted in the service's gauge of that table
@@ -111,6 +115,14 @@ impl ServiceRt {
         self.reserve(Counter::ForwardEntries, self.max_forward)
     }
 
+    /// The connections the service took (injected locally or adopted from
+    /// peers) since the last call: the sync report's `handed`.
+    pub(crate) fn take_handed(&self) -> u32 {
+        let now = self.counters.get(Counter::Injected) + self.counters.get(Counter::Adopted);
+        let before = self.handed_mark.swap(now, Ordering::Relaxed);
+        u32::try_from(now.saturating_sub(before)).unwrap_or(u32::MAX)
+    }
+
     /// Whether connections of the service may be handed to peers (its
     /// SYN-ACKs then leave room for the encapsulation in the MSS).
     pub(crate) fn may_migrate(&self) -> bool {
@@ -144,6 +156,8 @@ impl ServiceSet {
         let mut list = KVec::with_capacity(cfg.services().len(), GFP_KERNEL)?;
         for (i, s) in cfg.services().iter().enumerate() {
             let addr = s.key.addr.to_mapped();
+            let counters = cfg.service_counters_arc(i).ok_or(EINVAL)?.clone();
+            let taken = counters.get(Counter::Injected) + counters.get(Counter::Adopted);
             let mut ifaces = [0u32; MAX_IFACES];
             let n = s.ifaces().len().min(MAX_IFACES);
             ifaces[..n].copy_from_slice(&s.ifaces()[..n]);
@@ -160,7 +174,8 @@ impl ServiceSet {
                     policy: select_policy(s.policy),
                     syncookies_always: s.syncookies_always,
                     first_data_wait_ms: s.first_data_wait,
-                    counters: cfg.service_counters_arc(i).ok_or(EINVAL)?.clone(),
+                    counters,
+                    handed_mark: AtomicU64::new(taken),
                 },
                 GFP_KERNEL,
             )?;
@@ -173,6 +188,11 @@ impl ServiceSet {
         self.list
             .iter()
             .find(|s| s.port == port && s.addr == *addr && s.on(ifindex))
+    }
+
+    /// Every service.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &ServiceRt> {
+        self.list.iter()
     }
 
     /// The service `addr:port`, on whichever devices.
@@ -197,12 +217,13 @@ impl ServiceSet {
     }
 }
 
-/// The selection policy of a configured one: local or weighted, the only
-/// ones `service add` accepts until the sync channel and the content
-/// policies exist (it refuses the others with `EOPNOTSUPP`).
+/// The selection policy of a configured one: local, weighted or least-load,
+/// the ones `service add` accepts until the content policies exist (it
+/// refuses the others with `EOPNOTSUPP`).
 fn select_policy(p: config::Policy) -> Policy {
     match p {
         config::Policy::Weighted => Policy::Weighted,
+        config::Policy::LeastLoad => Policy::LeastLoad,
         _ => Policy::Local,
     }
 }

@@ -140,6 +140,17 @@ counters! {
     AdoptedEntries = "adopted_entries",
     /// SYNs answered without state (a cookie SYN-ACK).
     SyncookiesSent = "syncookies_sent",
+    /// Sync reports sent.
+    SyncSent = "sync_sent",
+    /// Sync reports received and taken.
+    SyncReceived = "sync_received",
+    /// Sync datagrams not from a peer's sync address and port, or naming
+    /// another node.
+    SyncNotPeer = "sync_not_peer",
+    /// Sync datagrams that failed to parse.
+    SyncMalformed = "sync_malformed",
+    /// Sync reports older than or repeating the last one taken.
+    SyncReplay = "sync_replay",
 }
 
 /// The counters of one instance, updated locklessly from the packet path.

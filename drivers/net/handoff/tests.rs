@@ -31,6 +31,49 @@ kernel::kunit_tests! {
         }
     }
 
+    fn peer_sync_states_and_load() {
+        use crate::config::PeerState;
+        use crate::proto::sync::{SyncHdr, Verdict};
+        use crate::sync::PeerSync;
+
+        let Ok(p) = PeerSync::new() else {
+            kunit_expect!(false);
+            return;
+        };
+        let hdr = |epoch, seq, conns| SyncHdr {
+            node_id: 2,
+            epoch,
+            seq,
+            interval_ms: 100,
+            conns,
+            weight: 1,
+        };
+        kunit_expect_eq!(p.state(), PeerState::Unknown);
+        kunit_expect_eq!(p.load(), None);
+        kunit_expect_eq!(
+            p.on_report(&hdr(7, 1, 40), 2, 1000),
+            Verdict::Accepted { became_up: true }
+        );
+        kunit_expect_eq!(p.state(), PeerState::Up);
+        kunit_expect_eq!(p.estimate(), 42);
+        p.note_handed();
+        kunit_expect_eq!(p.estimate(), 43);
+        // A replay changes nothing; the next report restarts the count of
+        // connections handed since.
+        kunit_expect_eq!(p.on_report(&hdr(7, 1, 0), 0, 1050), Verdict::Replay);
+        kunit_expect_eq!(p.estimate(), 43);
+        kunit_expect_eq!(
+            p.on_report(&hdr(7, 2, 10), 0, 1100),
+            Verdict::Accepted { became_up: false }
+        );
+        kunit_expect_eq!(p.estimate(), 10);
+        // Three silent intervals of 100 ms: DOWN once, at 400 ms.
+        kunit_expect!(!p.on_tick(1399, 100, 3));
+        kunit_expect!(p.on_tick(1400, 100, 3));
+        kunit_expect!(!p.on_tick(1500, 100, 3));
+        kunit_expect_eq!(p.state(), PeerState::Down);
+    }
+
     fn counter_index_matches_table() {
         for (i, &c) in Counter::ALL.iter().enumerate() {
             kunit_expect_eq!(c as usize, i);
@@ -255,6 +298,7 @@ kernel::kunit_tests! {
 
     fn config_peers() {
         use crate::config::{Config, IpAddr, Peer, PeerState};
+        use crate::sync::PeerSync;
         use kernel::error::code::{EEXIST, EINVAL};
 
         let peer = |id| Peer {
@@ -262,7 +306,7 @@ kernel::kunit_tests! {
             addr: IpAddr::V4([10, 0, 2, 9]),
             port: 0,
             weight: 1,
-            state: PeerState::Unknown,
+            sync_addr: None,
         };
         let mut cfg = Config::new();
         cfg.node.id = 7;
@@ -273,8 +317,15 @@ kernel::kunit_tests! {
         kunit_expect_eq!(cfg.peers().iter().map(|p| p.id).sum::<u32>(), 7);
         kunit_expect_eq!(cfg.peers().first().map(|p| p.id), Some(2));
         kunit_expect_eq!(cfg.peer_port(&peer(2)), None);
-        kunit_expect!(cfg.set_peer_state(5, PeerState::Up).is_some());
-        kunit_expect!(cfg.set_peer_state(5, PeerState::Up).is_none());
+        // A peer is UNKNOWN until its first report; its sync address is its
+        // forward address unless set.
+        kunit_expect_eq!(
+            cfg.peer_shared(1).map(|s| s.sync.state()),
+            Some(PeerState::Unknown)
+        );
+        kunit_expect_eq!(cfg.peer_sync_addr(&peer(2)), IpAddr::V4([10, 0, 2, 9]));
+        let fresh = PeerSync::new();
+        kunit_expect!(fresh.as_ref().is_ok_and(|s| s.load().is_none()));
         kunit_expect_eq!(cfg.peers_after(2), 1);
         kunit_expect_eq!(cfg.remove_peer(0).ok().map(|p| p.id), Some(2));
         kunit_expect_eq!(cfg.peers().len(), 1);

@@ -204,13 +204,20 @@ enum handoff_attr {
  *	of the redistribution channel: the UDP socket that sends and receives
  *	struct handoff_encap_hdr datagrams.
  * @HANDOFF_A_NODE_FORWARD_PORT: NLA_U16, UDP port of that channel.
- * @HANDOFF_A_NODE_SYNC_ADDR: NLA_BINARY, 4 or 16 bytes.  Address of the state
- *	synchronisation channel (peer liveness and load reports); may be a
- *	multicast group, which every node of the farm then shares.
- * @HANDOFF_A_NODE_SYNC_PORT: NLA_U16, UDP port of the sync channel.
+ * @HANDOFF_A_NODE_SYNC_ADDR: NLA_BINARY, 4 or 16 bytes.  Local address of the
+ *	state synchronisation channel (load reports, peer liveness; see "Sync
+ *	channel" below): a UDP socket that sends a report to every peer each
+ *	_SYNC_INTERVAL and receives theirs.  IPv4 only for now (-EOPNOTSUPP).
+ * @HANDOFF_A_NODE_SYNC_PORT: NLA_U16, UDP port of the sync channel.  Every
+ *	node of a farm uses the same sync port: reports go to it.
  * @HANDOFF_A_NODE_WEIGHT: NLA_U32, this node's own weight for the WEIGHTED
- *	policy (default 1; 0: never keep new connections locally unless no
- *	peer can take them).
+ *	and LEAST_LOAD policies (default 1; 0: never keep new connections
+ *	locally unless no peer can take them).  Sent in the sync reports.
+ * @HANDOFF_A_NODE_SYNC_INTERVAL: NLA_U32, milliseconds between two reports
+ *	to each peer, 10..60000 (default 100).
+ * @HANDOFF_A_NODE_DEAD_INTERVALS: NLA_U32, 1..100 (default 3): a peer that
+ *	was UP is DOWN when no valid report came from it for this many of this
+ *	node's sync intervals.
  * @__HANDOFF_A_NODE_MAX: internal: one past the highest value.
  */
 enum handoff_node_attr {
@@ -221,6 +228,8 @@ enum handoff_node_attr {
 	HANDOFF_A_NODE_SYNC_ADDR,
 	HANDOFF_A_NODE_SYNC_PORT,
 	HANDOFF_A_NODE_WEIGHT,
+	HANDOFF_A_NODE_SYNC_INTERVAL,
+	HANDOFF_A_NODE_DEAD_INTERVALS,
 
 	__HANDOFF_A_NODE_MAX,
 };
@@ -414,11 +423,13 @@ enum handoff_rule_attr {
 /**
  * enum handoff_peer_state - HANDOFF_A_PEER_STATE values
  *
- * @HANDOFF_PEER_STATE_UNKNOWN: nothing heard from the peer yet (just added).
+ * @HANDOFF_PEER_STATE_UNKNOWN: no valid report from the peer yet (just
+ *	added, or this node has no sync channel).  It may be chosen.
  * @HANDOFF_PEER_STATE_UP: the peer reports on the sync channel; it may be
  *	chosen by the policies.
- * @HANDOFF_PEER_STATE_DOWN: the peer stopped reporting; it is not chosen, and
- *	packets for its forward entries are dropped (drop_peer_down).
+ * @HANDOFF_PEER_STATE_DOWN: the peer stopped reporting; no policy chooses it.
+ *	Its forward entries stay (the connections may still be alive on it)
+ *	and their packets are still forwarded.
  * @__HANDOFF_PEER_STATE_MAX: internal: one past the highest value.
  */
 enum handoff_peer_state {
@@ -444,6 +455,16 @@ enum handoff_peer_state {
  *	(default 1; 0 drains the peer: no new connections, existing ones go on).
  * @HANDOFF_A_PEER_STATE: NLA_U32, enum handoff_peer_state.  Replies and
  *	events only.
+ * @HANDOFF_A_PEER_SYNC_ADDR: NLA_BINARY, 4 or 16 bytes: the peer's sync
+ *	address (its HANDOFF_A_NODE_SYNC_ADDR).  Absent in PEER_ADD: its
+ *	forward address.  Reports are sent to it and accepted only from it
+ *	(and this node's sync port).
+ * @HANDOFF_A_PEER_REPORT_AGE: NLA_U32, milliseconds since the peer's last
+ *	valid report.  Replies and events only; absent before its first.
+ * @HANDOFF_A_PEER_LOAD: NLA_U32, the peer's load as this node estimates it:
+ *	connections it reported serving plus its listeners' accept queues, plus
+ *	the connections this node handed it since that report.  Replies and
+ *	events only; absent before its first report.
  * @__HANDOFF_A_PEER_MAX: internal: one past the highest value.
  */
 enum handoff_peer_attr {
@@ -453,6 +474,9 @@ enum handoff_peer_attr {
 	HANDOFF_A_PEER_PORT,
 	HANDOFF_A_PEER_WEIGHT,
 	HANDOFF_A_PEER_STATE,
+	HANDOFF_A_PEER_SYNC_ADDR,
+	HANDOFF_A_PEER_REPORT_AGE,
+	HANDOFF_A_PEER_LOAD,
 
 	__HANDOFF_A_PEER_MAX,
 };
@@ -658,8 +682,9 @@ enum handoff_change {
  * @HANDOFF_A_STATS_DROP_INJECT_RETRY: GS, a handoff failed transiently; the
  *	client will retransmit.
  * @HANDOFF_A_STATS_DROP_INJECT_FAILED: GS, a handoff failed for good.
- * @HANDOFF_A_STATS_DROP_PEER_DOWN: GSP, packets of forward entries whose peer
- *	is DOWN.
+ * @HANDOFF_A_STATS_DROP_PEER_DOWN: GSP, reserved: packets of forward entries
+ *	are forwarded whatever their peer's state (the connection may live on
+ *	it), so nothing is counted here.
  * @HANDOFF_A_STATS_TEMPORARY_ENTRIES: GS, gauge: entries in the temporary
  *	table now.
  * @HANDOFF_A_STATS_FORWARD_ENTRIES: GSP, gauge: entries in the forward table
@@ -696,6 +721,14 @@ enum handoff_change {
  *	from peers and still tracks (target side).
  * @HANDOFF_A_STATS_SYNCOOKIES_SENT: GS, SYNs answered without state (a
  *	cookie SYN-ACK; see enum handoff_syncookies).  Not in SYN_ANSWERED.
+ * @HANDOFF_A_STATS_SYNC_SENT: GP, sync reports sent (per peer: to it).
+ * @HANDOFF_A_STATS_SYNC_RECEIVED: GP, valid sync reports received and used.
+ * @HANDOFF_A_STATS_SYNC_NOT_PEER: G, sync datagrams dropped: not from a
+ *	peer's sync address and the sync port, or naming another node id.
+ * @HANDOFF_A_STATS_SYNC_MALFORMED: GP, sync datagrams dropped: they failed to
+ *	parse (see "Sync channel").
+ * @HANDOFF_A_STATS_SYNC_REPLAY: GP, sync reports dropped as old or repeated
+ *	(their epoch and sequence number).
  * @__HANDOFF_A_STATS_MAX: internal: one past the highest value.
  */
 enum handoff_stats_attr {
@@ -750,6 +783,11 @@ enum handoff_stats_attr {
 	HANDOFF_A_STATS_FLOWS_ENDED,
 	HANDOFF_A_STATS_ADOPTED_ENTRIES,
 	HANDOFF_A_STATS_SYNCOOKIES_SENT,
+	HANDOFF_A_STATS_SYNC_SENT,
+	HANDOFF_A_STATS_SYNC_RECEIVED,
+	HANDOFF_A_STATS_SYNC_NOT_PEER,
+	HANDOFF_A_STATS_SYNC_MALFORMED,
+	HANDOFF_A_STATS_SYNC_REPLAY,
 
 	__HANDOFF_A_STATS_MAX,
 };
@@ -878,6 +916,85 @@ struct handoff_new_conn {
 	__be16	dport;
 	__be32	saddr[4];
 	__be32	daddr[4];
+};
+
+/*
+ * Sync channel
+ * ------------
+ *
+ * Every node with a sync address sends each peer, every
+ * HANDOFF_A_NODE_SYNC_INTERVAL, one UDP datagram or more (40 services per
+ * datagram) from its sync address and port to the peer's sync address
+ * (HANDOFF_A_PEER_SYNC_ADDR) and the same port: struct handoff_sync_hdr, then
+ * exactly hdr.len bytes of struct handoff_sync_load, one per service of the
+ * sender.  Multi-byte fields in network byte order.
+ *
+ * A receiver takes a report only from a configured peer's sync address and
+ * the sync port, naming that peer's node id, and only whole and well formed
+ * (else sync_not_peer or sync_malformed).  Then (epoch, seq) must be newer
+ * than the last report taken from that peer (else sync_replay): while the
+ * peer is UP, the same epoch with a later seq (serial-number arithmetic,
+ * RFC 1982), or a later epoch (the sender restarted; epochs come from its
+ * clock); while it is DOWN, a later seq of the same epoch or any other epoch.
+ * The first report taken makes the peer UP (event HANDOFF_CMD_PEER_UP); no
+ * report taken for HANDOFF_A_NODE_DEAD_INTERVALS of the receiver's intervals
+ * makes it DOWN (HANDOFF_CMD_PEER_DOWN).  The channel has no authentication:
+ * like the redistribution channel it belongs on a network of the farm's
+ * own; the checks catch misconfiguration and stale datagrams, not attackers.
+ */
+
+/* handoff_sync_hdr.type */
+#define HANDOFF_SYNC_REPORT		0x10
+
+/**
+ * struct handoff_sync_hdr - header of a sync report (28 bytes)
+ *
+ * @type: HANDOFF_SYNC_REPORT; other types are dropped (sync_malformed).
+ * @flags: 0 when sent, ignored when received.
+ * @len: length of the body (a multiple of sizeof(struct handoff_sync_load),
+ *	at most 40 of them).
+ * @node_id: the sender's HANDOFF_A_NODE_ID.
+ * @epoch: the sender's instance epoch (from its clock when its sync channel
+ *	opened): later after a restart.
+ * @seq: the sender's sequence number, one more for every datagram it sends.
+ * @interval_ms: the sender's HANDOFF_A_NODE_SYNC_INTERVAL (10..60000).
+ * @conns: connections the sender serves: the TCP sockets of its namespace
+ *	(as /proc/net/sockstat counts them).
+ * @weight: the sender's HANDOFF_A_NODE_WEIGHT.
+ */
+struct handoff_sync_hdr {
+	__u8	type;
+	__u8	flags;
+	__be16	len;
+	__be32	node_id;
+	__be32	epoch;
+	__be32	seq;
+	__be32	interval_ms;
+	__be32	conns;
+	__be32	weight;
+};
+
+/**
+ * struct handoff_sync_load - one service in a sync report (32 bytes)
+ *
+ * @addr: the service address: an in6_addr, or an in_addr in the first four
+ *	bytes with the rest zero.
+ * @port: the service port (not 0).
+ * @family: AF_INET or AF_INET6.
+ * @reserved: 0 when sent, ignored when received.
+ * @handed: connections the sender took for the service in its last interval
+ *	(injected locally or adopted from peers).
+ * @queue_len: its listener's accept queue length (0 without a listener).
+ * @queue_max: its listener's accept queue limit (0 without a listener).
+ */
+struct handoff_sync_load {
+	__be32	addr[4];
+	__be16	port;
+	__u8	family;
+	__u8	reserved;
+	__be32	handed;
+	__be32	queue_len;
+	__be32	queue_max;
 };
 
 #endif /* _UAPI_LINUX_HANDOFF_H */

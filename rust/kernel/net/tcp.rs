@@ -105,6 +105,17 @@ pub fn tcp_clock_ms() -> u32 {
     unsafe { bindings::tcp_clock_ms() as u32 }
 }
 
+/// The TCP sockets in use in `net` (`sock_prot_inuse_get(net, &tcp_prot)`,
+/// sockstat's `TCP: inuse`): listeners and connections, not TIME_WAIT.
+pub fn sockets_in_use(net: &Namespace) -> u32 {
+    // SAFETY: `net` is alive; `tcp_prot` is the kernel's static TCP `proto`,
+    // only read (summing per-CPU counters) by the call.
+    let n = unsafe {
+        bindings::sock_prot_inuse_get(net.as_ptr(), core::ptr::addr_of_mut!(bindings::tcp_prot))
+    };
+    n.max(0) as u32
+}
+
 /// The addresses and ports of a segment as received: `saddr`/`sport` of the
 /// client, `daddr`/`dport` local. Addresses and ports in network byte order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -236,6 +247,20 @@ impl<'g> Listener<'g> {
     pub fn accept_queue_full(&self) -> bool {
         // SAFETY: By the type invariant `sk` is a live socket.
         unsafe { bindings::sk_acceptq_is_full(self.sk.as_ptr()) }
+    }
+
+    /// The accept queue's length and limit (`sk_ack_backlog`,
+    /// `sk_max_ack_backlog`), read without the socket lock as `ss` does.
+    pub fn accept_queue(&self) -> (u32, u32) {
+        let s = self.sk.as_ptr();
+        // SAFETY: By the type invariant `sk` is a live socket; both fields
+        // are plain integers the stack updates with `WRITE_ONCE`.
+        unsafe {
+            (
+                core::ptr::read_volatile(&(*s).sk_ack_backlog),
+                core::ptr::read_volatile(&(*s).sk_max_ack_backlog),
+            )
+        }
     }
 
     /// Allocates a request sock for this listener carrying `p`, to be

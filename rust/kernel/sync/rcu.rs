@@ -59,6 +59,40 @@ pub fn read_lock() -> Guard {
     Guard::new()
 }
 
+/// Bottom halves disabled, in an RCU-bh read-side critical section
+/// (`rcu_read_lock_bh()`): what a lock also taken in softirq context needs
+/// around it in process context.
+///
+/// # Invariants
+///
+/// `rcu_read_lock_bh()` was called when the guard was created and
+/// `rcu_read_unlock_bh()` is called when it is dropped, in the same context
+/// (the guard is neither `Send` nor `Sync`).
+pub struct BhGuard {
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl Drop for BhGuard {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `read_lock_bh` took it in this
+        // context.
+        unsafe { bindings::rcu_read_unlock_bh() };
+    }
+}
+
+/// Disables bottom halves and enters an RCU-bh read-side critical section
+/// until the guard is dropped; see [`BhGuard`]. Any context.
+#[inline]
+pub fn read_lock_bh() -> BhGuard {
+    // SAFETY: FFI call without requirements; balanced by `BhGuard::drop`.
+    unsafe { bindings::rcu_read_lock_bh() };
+    // INVARIANT: the lock was just taken.
+    BhGuard {
+        _not_send: PhantomData,
+    }
+}
+
 /// Waits for a full RCU grace period: every read-side critical section
 /// that began before the call has ended when it returns. May sleep.
 pub fn synchronize_rcu() {

@@ -146,6 +146,14 @@ pub fn parse_u32(what: &str, s: &str, min: u32) -> Result<u32, Error> {
     }
 }
 
+/// A decimal u32 in `min..=max`: `invalid WHAT "s" (MIN..MAX UNIT)` otherwise.
+fn parse_u32_in(what: &str, s: &str, min: u32, max: u32, unit: &str) -> Result<u32, Error> {
+    parse_u32(what, s, min)
+        .ok()
+        .filter(|v| *v <= max)
+        .ok_or_else(|| Error::Usage(format!("invalid {what} \"{s}\" ({min}..{max}{unit})")))
+}
+
 /// An id (node or peer): 1..=u32::MAX.
 fn parse_id(what: &str, s: &str) -> Result<u32, Error> {
     parse_u32(what, s, 1)
@@ -303,6 +311,9 @@ enum Kw {
     Sync,
     Port,
     Node,
+    SyncAddress,
+    SyncInterval,
+    DeadIntervals,
 }
 
 const SERVICE_ADD_KWS: &[(&str, Kw)] = &[
@@ -322,6 +333,7 @@ const PEER_ADD_KWS: &[(&str, Kw)] = &[
     ("address", Kw::Address),
     ("port", Kw::Port),
     ("weight", Kw::Weight),
+    ("sync-address", Kw::SyncAddress),
 ];
 const NODE_SET_KWS: &[(&str, Kw)] = &[
     ("id", Kw::Id),
@@ -329,6 +341,8 @@ const NODE_SET_KWS: &[(&str, Kw)] = &[
     ("sync", Kw::Sync),
     ("port", Kw::Port),
     ("weight", Kw::Weight),
+    ("sync-interval", Kw::SyncInterval),
+    ("dead-intervals", Kw::DeadIntervals),
 ];
 const RULE_KWS: &[(&str, Kw)] = &[("node", Kw::Node)];
 
@@ -587,6 +601,15 @@ fn parse_vip(w: &str) -> Result<(IpAddr, u16), Error> {
 /// (HANDOFF_A_SERVICE_FIRST_DATA_WAIT: 0..60000).
 pub const FIRST_DATA_WAIT_MAX: u32 = 60_000;
 
+/// The range of `sync-interval` in milliseconds, as the kernel accepts it
+/// (HANDOFF_A_NODE_SYNC_INTERVAL: 10..60000).
+pub const SYNC_INTERVAL_MIN: u32 = 10;
+pub const SYNC_INTERVAL_MAX: u32 = 60_000;
+
+/// The range of `dead-intervals` (HANDOFF_A_NODE_DEAD_INTERVALS: 1..100).
+pub const DEAD_INTERVALS_MIN: u32 = 1;
+pub const DEAD_INTERVALS_MAX: u32 = 100;
+
 fn service_add(p: &mut Parser) -> R<Command> {
     let mut svc = service_key(p, true)?.expect("required");
     svc.protocol = Some(libc::IPPROTO_TCP as u8);
@@ -650,14 +673,7 @@ fn service_add(p: &mut Parser) -> R<Command> {
                 set_once(&mut svc.syncookies, m, name)?;
             }
             Kw::FirstDataWait => {
-                let ms = parse_u32(name, v, 0)
-                    .ok()
-                    .filter(|ms| *ms <= FIRST_DATA_WAIT_MAX)
-                    .ok_or_else(|| {
-                        Error::Usage(format!(
-                            "invalid {name} \"{v}\" (0..{FIRST_DATA_WAIT_MAX} ms)"
-                        ))
-                    })?;
+                let ms = parse_u32_in(name, v, 0, FIRST_DATA_WAIT_MAX, " ms")?;
                 set_once(&mut svc.first_data_wait, ms, name)?;
             }
             _ => unreachable!("not a service keyword"),
@@ -728,8 +744,32 @@ fn misplaced_port() -> Stop {
     Error::Usage("\"port\" must come right after an address without a port".to_string()).into()
 }
 
-/// `peer add ID [address] ADDR[:PORT] [port PORT] [weight N]`: the address
-/// bare right after the id, or anywhere after `address`.
+/// `sync-address ADDR`: an address without a port, as reports go to and
+/// come from the node's sync port; not followed by `port` either.
+fn sync_address(p: &mut Parser, v: &str) -> R<IpAddr> {
+    let (ip, port) = parse_addr_port(v, Port::Optional)?;
+    if port.is_some() {
+        return Err(Error::Usage(format!(
+            "invalid sync-address \"{v}\" (no port: the sync port is the node's)"
+        ))
+        .into());
+    }
+    check_unicast(ip, v)?;
+    let at = p.pos;
+    if let Some(w) = p.word()? {
+        if lookup(w, PEER_ADD_KWS) == Lookup::Found(Kw::Port) {
+            return Err(Error::Usage(
+                "\"port\" cannot follow \"sync-address\" (the sync port is the node's)".to_string(),
+            )
+            .into());
+        }
+    }
+    p.pos = at;
+    Ok(ip)
+}
+
+/// `peer add ID [address] ADDR[:PORT] [port PORT] [weight N] [sync-address
+/// ADDR]`: the address bare right after the id, or anywhere after `address`.
 fn peer_add(p: &mut Parser) -> R<Command> {
     let id = peer_id(p, true)?.expect("required");
     let mut peer = Peer {
@@ -758,6 +798,7 @@ fn peer_add(p: &mut Parser) -> R<Command> {
             }
             Kw::Port => return Err(misplaced_port()),
             Kw::Weight => set_once(&mut peer.weight, parse_u32(name, v, 0)?, name)?,
+            Kw::SyncAddress => set_once(&mut peer.sync_addr, sync_address(p, v)?, name)?,
             _ => unreachable!("not a peer keyword"),
         }
     }
@@ -767,8 +808,9 @@ fn peer_add(p: &mut Parser) -> R<Command> {
     Ok(Command::PeerAdd(peer))
 }
 
-/// `node set [id ID] [forward ENDPOINT] [sync ENDPOINT] [weight N]`, an
-/// ENDPOINT being `ADDR:PORT` or `ADDR port PORT`.
+/// `node set [id ID] [forward ENDPOINT] [sync ENDPOINT] [weight N]
+/// [sync-interval MS] [dead-intervals N]`, an ENDPOINT being `ADDR:PORT` or
+/// `ADDR port PORT`.
 fn node_set(p: &mut Parser) -> R<Command> {
     let mut node = Node::default();
     while let Some(w) = p.word()? {
@@ -795,6 +837,14 @@ fn node_set(p: &mut Parser) -> R<Command> {
             }
             Kw::Port => return Err(misplaced_port()),
             Kw::Weight => set_once(&mut node.weight, parse_u32(name, v, 0)?, name)?,
+            Kw::SyncInterval => {
+                let ms = parse_u32_in(name, v, SYNC_INTERVAL_MIN, SYNC_INTERVAL_MAX, " ms")?;
+                set_once(&mut node.sync_interval, ms, name)?;
+            }
+            Kw::DeadIntervals => {
+                let n = parse_u32_in(name, v, DEAD_INTERVALS_MIN, DEAD_INTERVALS_MAX, "")?;
+                set_once(&mut node.dead_intervals, n, name)?;
+            }
             _ => unreachable!("not a node keyword"),
         }
     }
@@ -1510,6 +1560,119 @@ mod tests {
                 "unknown keyword \"prot\" (try \"handoff node help\")",
             ),
             (
+                "node set sync-interval 5",
+                "invalid sync-interval \"5\" (10..60000 ms)",
+            ),
+            (
+                "node set sync-interval 9",
+                "invalid sync-interval \"9\" (10..60000 ms)",
+            ),
+            (
+                "node set sync-interval 60001",
+                "invalid sync-interval \"60001\" (10..60000 ms)",
+            ),
+            (
+                "node set sync-interval 0",
+                "invalid sync-interval \"0\" (10..60000 ms)",
+            ),
+            (
+                "node set sync-interval -100",
+                "invalid sync-interval \"-100\" (10..60000 ms)",
+            ),
+            (
+                "node set sync-interval 100ms",
+                "invalid sync-interval \"100ms\" (10..60000 ms)",
+            ),
+            (
+                "node set sync-i 4294967296",
+                "invalid sync-interval \"4294967296\" (10..60000 ms)",
+            ),
+            (
+                "node set sync-interval",
+                "missing argument for \"sync-interval\" (try \"handoff node help\")",
+            ),
+            (
+                "node set sync-interval 100 sync-interval 200",
+                "duplicate \"sync-interval\"",
+            ),
+            (
+                "node set dead-intervals 0",
+                "invalid dead-intervals \"0\" (1..100)",
+            ),
+            (
+                "node set dead-intervals 101",
+                "invalid dead-intervals \"101\" (1..100)",
+            ),
+            (
+                "node set dead-intervals three",
+                "invalid dead-intervals \"three\" (1..100)",
+            ),
+            (
+                "node set d +3",
+                "invalid dead-intervals \"+3\" (1..100)",
+            ),
+            (
+                "node set dead-intervals",
+                "missing argument for \"dead-intervals\" (try \"handoff node help\")",
+            ),
+            (
+                "node set dead-intervals 3 dead-intervals 3",
+                "duplicate \"dead-intervals\"",
+            ),
+            ("node set s 100", "ambiguous keyword \"s\": sync, sync-interval"),
+            (
+                "node set sync-interval 100 port 7000",
+                "\"port\" must come right after an address without a port",
+            ),
+            (
+                "peer add 2 10.0.0.2 sync-address",
+                "missing argument for \"sync-address\" (try \"handoff peer help\")",
+            ),
+            (
+                "peer add 2 10.0.0.2 sync-address 10.0.0.300",
+                "invalid address \"10.0.0.300\"",
+            ),
+            (
+                "peer add 2 10.0.0.2 sync-address host2",
+                "invalid address \"host2\"",
+            ),
+            (
+                "peer add 2 10.0.0.2 sync-address 10.1.0.2:7001",
+                "invalid sync-address \"10.1.0.2:7001\" (no port: the sync port is the node's)",
+            ),
+            (
+                "peer add 2 10.0.0.2 sync-address [2001:db8::2]:7001",
+                "invalid sync-address \"[2001:db8::2]:7001\" (no port: the sync port is the node's)",
+            ),
+            (
+                "peer add 2 10.0.0.2 sync-address 10.1.0.2 port 7001",
+                "\"port\" cannot follow \"sync-address\" (the sync port is the node's)",
+            ),
+            (
+                "peer add 2 sync-address 10.1.0.2 p 7001 address 10.0.0.2",
+                "\"port\" cannot follow \"sync-address\" (the sync port is the node's)",
+            ),
+            (
+                "peer add 2 10.0.0.2 sync-address 239.1.1.1",
+                "invalid address \"239.1.1.1\" (must be a unicast address)",
+            ),
+            (
+                "peer add 2 10.0.0.2 sync-address 0.0.0.0",
+                "invalid address \"0.0.0.0\" (must be a unicast address)",
+            ),
+            (
+                "peer add 2 10.0.0.2 sync-address 10.1.0.2 sync-address 10.1.0.3",
+                "duplicate \"sync-address\"",
+            ),
+            (
+                "peer add 2 sync-address 10.1.0.2",
+                "missing peer address (try \"handoff peer help\")",
+            ),
+            (
+                "peer add 2 sync-address 10.1.0.2 10.0.0.2",
+                "unknown keyword \"10.0.0.2\" (try \"handoff peer help\")",
+            ),
+            (
                 "node show extra",
                 "unexpected argument \"extra\" (try \"handoff node help\")",
             ),
@@ -1544,7 +1707,7 @@ mod tests {
                 addr: Some("10.0.0.2".parse().unwrap()),
                 port: Some(7000),
                 weight: Some(3),
-                state: None
+                ..Default::default()
             })
         );
         assert_eq!(
@@ -1565,6 +1728,7 @@ mod tests {
                 sync_addr: Some("ff02::1234".parse().unwrap()),
                 sync_port: Some(7001),
                 weight: Some(0),
+                ..Default::default()
             })
         );
     }
@@ -1579,7 +1743,7 @@ mod tests {
                 addr: Some(addr.parse().unwrap()),
                 port,
                 weight,
-                state: None,
+                ..Default::default()
             })
         };
         assert_eq!(cmd("peer add 2 10.0.0.2"), peer("10.0.0.2", None, None));
@@ -1640,5 +1804,100 @@ mod tests {
             cmd("node set forward 10.0.0.1:7000 sync 239.1.1.1 port 7001"),
             cmd("node set sync 239.1.1.1:7001 forward 10.0.0.1 port 7000")
         );
+    }
+
+    /// `node set sync-interval MS dead-intervals N`: the whole ranges, alone
+    /// or with the other keywords; `sync` is still `sync` (exact match).
+    #[test]
+    fn node_set_sync_timers() {
+        let node = |line: &str| {
+            let Command::NodeSet(n) = cmd(line) else {
+                panic!("{line}")
+            };
+            n
+        };
+        for ms in [10, 11, 100, 59999, 60000] {
+            let n = node(&format!("node set sync-interval {ms}"));
+            assert_eq!(
+                n,
+                Node {
+                    sync_interval: Some(ms),
+                    ..Default::default()
+                }
+            );
+        }
+        for k in [1, 3, 99, 100] {
+            let n = node(&format!("node set dead-intervals {k}"));
+            assert_eq!((n.dead_intervals, n.sync_interval), (Some(k), None));
+        }
+        let n = node(
+            "node set id 1 forward 10.0.0.1 port 7000 sync 10.1.0.1 port 7001 weight 2 \
+             sync-interval 250 dead-intervals 4",
+        );
+        assert_eq!(
+            n,
+            Node {
+                id: Some(1),
+                forward_addr: Some("10.0.0.1".parse().unwrap()),
+                forward_port: Some(7000),
+                sync_addr: Some("10.1.0.1".parse().unwrap()),
+                sync_port: Some(7001),
+                weight: Some(2),
+                sync_interval: Some(250),
+                dead_intervals: Some(4),
+            }
+        );
+        // Abbreviated; right after an ENDPOINT without "port".
+        assert_eq!(
+            node("node set sync 10.1.0.1 p 7001 sync-i 50 de 2"),
+            node("node set sync 10.1.0.1:7001 sync-interval 50 dead-intervals 2")
+        );
+        // "sync" exactly is the endpoint, "sync-" the interval.
+        assert_eq!(node("node set sync- 20").sync_interval, Some(20));
+        assert_eq!(node("node set sync 10.1.0.1:7001").sync_interval, None);
+    }
+
+    /// `peer add ID ADDR [port P] [weight W] [sync-address ADDR]`: any
+    /// address form without a port, anywhere after the id but first.
+    #[test]
+    fn peer_add_sync_address() {
+        let peer = |line: &str| {
+            let Command::PeerAdd(p) = cmd(line) else {
+                panic!("{line}")
+            };
+            p
+        };
+        assert_eq!(
+            peer("peer add 2 10.0.0.2 port 7000 weight 3 sync-address 10.1.0.2"),
+            Peer {
+                id: 2,
+                addr: Some("10.0.0.2".parse().unwrap()),
+                port: Some(7000),
+                weight: Some(3),
+                sync_addr: Some("10.1.0.2".parse().unwrap()),
+                ..Default::default()
+            }
+        );
+        assert_eq!(peer("peer add 2 10.0.0.2").sync_addr, None);
+        for (word, ip) in [
+            ("10.1.0.2", "10.1.0.2"),
+            ("2001:db8::2", "2001:db8::2"),
+            ("[2001:db8::2]", "2001:db8::2"),
+        ] {
+            let p = peer(&format!("peer add 2 10.0.0.2 sync-address {word}"));
+            assert_eq!(p.sync_addr, Some(ip.parse().unwrap()), "{word}");
+        }
+        // Before the address (with "address"), abbreviated, and an address
+        // without its port still takes "port" right after it.
+        assert_eq!(
+            peer("peer add 2 s 10.1.0.2 address 10.0.0.2 port 7000"),
+            peer("peer add 2 10.0.0.2:7000 sync-address 10.1.0.2")
+        );
+        assert_eq!(
+            peer("peer add 2 10.0.0.2 sync-address 10.1.0.2 weight 0"),
+            peer("peer add 2 10.0.0.2 weight 0 sync-a 10.1.0.2")
+        );
+        let p = peer("peer add 2 10.0.0.2 sync-address 10.1.0.2");
+        assert_eq!((p.port, p.weight), (None, None));
     }
 }

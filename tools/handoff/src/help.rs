@@ -29,14 +29,17 @@ where  VIP:PORT := { IPV4:PORT | [IPV6]:PORT }
 
 pub const PEER: &str = "\
 Usage: handoff peer add ID [ address ] ADDR[:PORT] [ port PORT ] [ weight N ]
+                        [ sync-address ADDR ]
        handoff peer del ID
        handoff peer show [ ID ]
        handoff peer help
 where  ADDR[:PORT] := { IPV4[:PORT] | IPV6 | [IPV6][:PORT] }
+       ADDR := { IPV4 | IPV6 | [IPV6] }
 ";
 
 pub const NODE: &str = "\
 Usage: handoff node set [ id ID ] [ forward ENDPOINT ] [ sync ENDPOINT ] [ weight N ]
+                        [ sync-interval MS ] [ dead-intervals N ]
        handoff node show
        handoff node help
 where  ENDPOINT := { ADDR:PORT | ADDR port PORT }

@@ -112,6 +112,11 @@ pub const STATS_NAMES: &[(u16, &str)] = &[
     (HANDOFF_A_STATS_FLOWS_ENDED, "flows_ended"),
     (HANDOFF_A_STATS_ADOPTED_ENTRIES, "adopted_entries"),
     (HANDOFF_A_STATS_SYNCOOKIES_SENT, "syncookies_sent"),
+    (HANDOFF_A_STATS_SYNC_SENT, "sync_sent"),
+    (HANDOFF_A_STATS_SYNC_RECEIVED, "sync_received"),
+    (HANDOFF_A_STATS_SYNC_NOT_PEER, "sync_not_peer"),
+    (HANDOFF_A_STATS_SYNC_MALFORMED, "sync_malformed"),
+    (HANDOFF_A_STATS_SYNC_REPLAY, "sync_replay"),
 ];
 
 /// The name of an enum value; an unknown value prints as its number.
@@ -402,6 +407,13 @@ pub struct Peer {
     pub port: Option<u16>,
     pub weight: Option<u32>,
     pub state: Option<u32>,
+    /// Where sync reports go to and come from (with the node's sync port);
+    /// not sent in PEER_ADD: the kernel takes the forward address.
+    pub sync_addr: Option<IpAddr>,
+    /// Replies and events only, once the peer reported: milliseconds since
+    /// its last valid report, and its load as this node estimates it.
+    pub report_age: Option<u32>,
+    pub load: Option<u32>,
 }
 
 impl Peer {
@@ -419,6 +431,15 @@ impl Peer {
         if let Some(s) = self.state {
             a.push(Attr::u32(HANDOFF_A_PEER_STATE, s));
         }
+        if let Some(ip) = self.sync_addr {
+            a.push(Attr::addr(HANDOFF_A_PEER_SYNC_ADDR, ip));
+        }
+        if let Some(ms) = self.report_age {
+            a.push(Attr::u32(HANDOFF_A_PEER_REPORT_AGE, ms));
+        }
+        if let Some(l) = self.load {
+            a.push(Attr::u32(HANDOFF_A_PEER_LOAD, l));
+        }
         a
     }
 
@@ -431,12 +452,18 @@ impl Peer {
                 HANDOFF_A_PEER_PORT => p.port = Some(a.get_u16()?),
                 HANDOFF_A_PEER_WEIGHT => p.weight = Some(a.get_u32()?),
                 HANDOFF_A_PEER_STATE => p.state = Some(a.get_u32()?),
+                HANDOFF_A_PEER_SYNC_ADDR => p.sync_addr = Some(a.get_addr()?),
+                HANDOFF_A_PEER_REPORT_AGE => p.report_age = Some(a.get_u32()?),
+                HANDOFF_A_PEER_LOAD => p.load = Some(a.get_u32()?),
                 _ => {}
             }
         }
         Ok(p)
     }
 
+    /// `peer ID address ADDR:PORT weight N state STATE`, then what the
+    /// sync channel knows: `sync-address ADDR`, and once the peer reported,
+    /// `report-age MS load N`.
     pub fn to_record(&self) -> Record {
         let mut r = Record::new();
         r.num("peer", self.id);
@@ -447,6 +474,11 @@ impl Peer {
         if let Some(s) = self.state {
             r.str("state", name_of(PEER_STATE_NAMES, s));
         }
+        if let Some(ip) = self.sync_addr {
+            r.str("sync-address", format_addr(ip, None));
+        }
+        r.opt_num("report-age", self.report_age)
+            .opt_num("load", self.load);
         r
     }
 }
@@ -462,6 +494,11 @@ pub struct Node {
     pub sync_addr: Option<IpAddr>,
     pub sync_port: Option<u16>,
     pub weight: Option<u32>,
+    /// Milliseconds between two sync reports to each peer (10..60000).
+    pub sync_interval: Option<u32>,
+    /// Sync intervals without a valid report after which an UP peer is
+    /// DOWN (1..100).
+    pub dead_intervals: Option<u32>,
 }
 
 impl Node {
@@ -486,8 +523,15 @@ impl Node {
         if let Some(p) = self.sync_port {
             a.push(Attr::u16(HANDOFF_A_NODE_SYNC_PORT, p));
         }
-        if let Some(w) = self.weight {
-            a.push(Attr::u32(HANDOFF_A_NODE_WEIGHT, w));
+        let u32s = [
+            (HANDOFF_A_NODE_WEIGHT, self.weight),
+            (HANDOFF_A_NODE_SYNC_INTERVAL, self.sync_interval),
+            (HANDOFF_A_NODE_DEAD_INTERVALS, self.dead_intervals),
+        ];
+        for (kind, v) in u32s {
+            if let Some(v) = v {
+                a.push(Attr::u32(kind, v));
+            }
         }
         a
     }
@@ -502,6 +546,8 @@ impl Node {
                 HANDOFF_A_NODE_SYNC_ADDR => n.sync_addr = Some(a.get_addr()?),
                 HANDOFF_A_NODE_SYNC_PORT => n.sync_port = Some(a.get_u16()?),
                 HANDOFF_A_NODE_WEIGHT => n.weight = Some(a.get_u32()?),
+                HANDOFF_A_NODE_SYNC_INTERVAL => n.sync_interval = Some(a.get_u32()?),
+                HANDOFF_A_NODE_DEAD_INTERVALS => n.dead_intervals = Some(a.get_u32()?),
                 _ => {}
             }
         }
@@ -517,7 +563,9 @@ impl Node {
         if let Some(ip) = self.sync_addr {
             r.str("sync", format_addr(ip, self.sync_port));
         }
-        r.opt_num("weight", self.weight);
+        r.opt_num("weight", self.weight)
+            .opt_num("sync-interval", self.sync_interval)
+            .opt_num("dead-intervals", self.dead_intervals);
         r
     }
 }
@@ -998,6 +1046,7 @@ mod tests {
             port: Some(7000),
             weight: Some(0),
             state: Some(HANDOFF_PEER_STATE_UP),
+            ..Default::default()
         };
         assert_eq!(Peer::from_raw(&roundtrip(p.to_attrs())).unwrap(), p);
         assert_eq!(
@@ -1012,11 +1061,14 @@ mod tests {
             sync_addr: Some("ff02::1234".parse().unwrap()),
             sync_port: Some(7001),
             weight: Some(5),
+            sync_interval: Some(250),
+            dead_intervals: Some(4),
         };
         assert_eq!(Node::from_raw(&roundtrip(n.to_attrs())).unwrap(), n);
         assert_eq!(
             n.to_record().human(),
-            "node 1 forward 10.0.0.1:7000 sync [ff02::1234]:7001 weight 5"
+            "node 1 forward 10.0.0.1:7000 sync [ff02::1234]:7001 weight 5 \
+             sync-interval 250 dead-intervals 4"
         );
 
         let c = Conn {
@@ -1042,6 +1094,140 @@ mod tests {
             "table forward src 192.0.2.7:51000 dst 10.0.0.1:80 state forwarded client-isn 1 \
              local-isn 4294967295 peer 2 flow-id 77 conn-ref 5 packets 12 \
              bytes 18446744073709551615 age-ms 1099511627776"
+        );
+    }
+
+    /// A peer as the kernel reports it: the sync address always (the
+    /// forward address when none was given), the report age and the load
+    /// only once the peer reported; all after the state.
+    #[test]
+    fn peer_sync_fields() {
+        let raw = roundtrip(vec![
+            Attr::u32(HANDOFF_A_PEER_ID, 2),
+            Attr::addr(HANDOFF_A_PEER_ADDR, "10.0.0.2".parse().unwrap()),
+            Attr::u16(HANDOFF_A_PEER_PORT, 7000),
+            Attr::u32(HANDOFF_A_PEER_WEIGHT, 1),
+            Attr::u32(HANDOFF_A_PEER_STATE, HANDOFF_PEER_STATE_UP),
+            Attr::addr(HANDOFF_A_PEER_SYNC_ADDR, "10.1.0.2".parse().unwrap()),
+            Attr::u32(HANDOFF_A_PEER_REPORT_AGE, 40),
+            Attr::u32(HANDOFF_A_PEER_LOAD, 12),
+        ]);
+        let p = Peer::from_raw(&raw).unwrap();
+        assert_eq!(p.sync_addr, Some("10.1.0.2".parse().unwrap()));
+        assert_eq!((p.report_age, p.load), (Some(40), Some(12)));
+        assert_eq!(Peer::from_raw(&roundtrip(p.to_attrs())).unwrap(), p);
+        let r = p.to_record();
+        assert_eq!(
+            r.human(),
+            "peer 2 address 10.0.0.2:7000 weight 1 state up sync-address 10.1.0.2 \
+             report-age 40 load 12"
+        );
+        let j = r.json();
+        assert_eq!(j["sync-address"], "10.1.0.2");
+        assert_eq!(j["report-age"], 40);
+        assert_eq!(j["load"], 12);
+        let keys: Vec<&String> = j.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "peer",
+                "address",
+                "weight",
+                "state",
+                "sync-address",
+                "report-age",
+                "load"
+            ]
+        );
+
+        // Before its first report: no age, no load; 0 is a value like any
+        // other.
+        let fresh = Peer {
+            id: 3,
+            addr: Some("2001:db8::3".parse().unwrap()),
+            port: Some(7000),
+            weight: Some(1),
+            state: Some(HANDOFF_PEER_STATE_UNKNOWN),
+            sync_addr: Some("2001:db8::3".parse().unwrap()),
+            ..Default::default()
+        };
+        let r = Peer::from_raw(&roundtrip(fresh.to_attrs()))
+            .unwrap()
+            .to_record();
+        assert_eq!(
+            r.human(),
+            "peer 3 address [2001:db8::3]:7000 weight 1 state unknown sync-address 2001:db8::3"
+        );
+        assert!(r.json().get("report-age").is_none() && r.json().get("load").is_none());
+        let down = Peer {
+            state: Some(HANDOFF_PEER_STATE_DOWN),
+            report_age: Some(300),
+            load: Some(0),
+            ..fresh
+        };
+        assert!(down
+            .to_record()
+            .human()
+            .ends_with(" state down sync-address 2001:db8::3 report-age 300 load 0"));
+
+        // PEER_ADD sends the sync address only when given.
+        let req = Peer {
+            id: 4,
+            addr: Some("10.0.0.4".parse().unwrap()),
+            ..Default::default()
+        };
+        assert!(req
+            .to_attrs()
+            .iter()
+            .all(|a| a.kind != HANDOFF_A_PEER_SYNC_ADDR));
+    }
+
+    /// `sync-interval` and `dead-intervals`: u32s after the weight, in
+    /// requests only when given, printed after the existing fields.
+    #[test]
+    fn node_sync_timers() {
+        let req = Node {
+            sync_interval: Some(10),
+            dead_intervals: Some(100),
+            ..Default::default()
+        };
+        let raw = roundtrip(req.to_attrs());
+        let kinds: Vec<u16> = raw.iter().map(|a| a.kind).collect();
+        assert_eq!(
+            kinds,
+            [HANDOFF_A_NODE_SYNC_INTERVAL, HANDOFF_A_NODE_DEAD_INTERVALS]
+        );
+        assert_eq!(Node::from_raw(&raw).unwrap(), req);
+        let only_weight = Node {
+            weight: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(only_weight.to_attrs().len(), 1);
+
+        // As the kernel reports it: every attribute, the defaults included.
+        let raw = roundtrip(vec![
+            Attr::u32(HANDOFF_A_NODE_ID, 1),
+            Attr::addr(HANDOFF_A_NODE_FORWARD_ADDR, "10.0.0.1".parse().unwrap()),
+            Attr::u16(HANDOFF_A_NODE_FORWARD_PORT, 7000),
+            Attr::addr(HANDOFF_A_NODE_SYNC_ADDR, "10.1.0.1".parse().unwrap()),
+            Attr::u16(HANDOFF_A_NODE_SYNC_PORT, 7001),
+            Attr::u32(HANDOFF_A_NODE_WEIGHT, 1),
+            Attr::u32(HANDOFF_A_NODE_SYNC_INTERVAL, 100),
+            Attr::u32(HANDOFF_A_NODE_DEAD_INTERVALS, 3),
+        ]);
+        let r = Node::from_raw(&raw).unwrap().to_record();
+        assert_eq!(
+            r.human(),
+            "node 1 forward 10.0.0.1:7000 sync 10.1.0.1:7001 weight 1 sync-interval 100 \
+             dead-intervals 3"
+        );
+        let j = r.json();
+        assert_eq!(j["sync-interval"], 100);
+        assert_eq!(j["dead-intervals"], 3);
+        let keys: Vec<&String> = j.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys[keys.len() - 3..],
+            ["weight", "sync-interval", "dead-intervals"]
         );
     }
 
@@ -1119,6 +1305,9 @@ mod tests {
                 (HANDOFF_A_STATS_NEW_SENT, 7),
                 (HANDOFF_A_STATS_ADOPTED_ENTRIES, 3),
                 (HANDOFF_A_STATS_SYNCOOKIES_SENT, 11),
+                (HANDOFF_A_STATS_SYNC_SENT, 20),
+                (HANDOFF_A_STATS_SYNC_RECEIVED, 19),
+                (HANDOFF_A_STATS_SYNC_REPLAY, 1),
                 (999, 1),
             ],
             ..Default::default()
@@ -1135,7 +1324,8 @@ mod tests {
             line.ends_with(
                 " forward_entries 2 xmit_failed 0 new_sent 7 new_retransmit 0 new_refused 0 \
                  new_timeout 0 fallback_local 0 data_early 0 data_dropped 0 dgram_not_peer 0 \
-                 dgram_malformed 0 refused 0 flows_ended 0 adopted_entries 3 syncookies_sent 11"
+                 dgram_malformed 0 refused 0 flows_ended 0 adopted_entries 3 syncookies_sent 11 \
+                 sync_sent 20 sync_received 19 sync_not_peer 0 sync_malformed 0 sync_replay 1"
             ),
             "{line}"
         );
@@ -1145,6 +1335,9 @@ mod tests {
         assert_eq!(j["new_sent"], 7);
         assert_eq!(j["adopted_entries"], 3);
         assert_eq!(j["syncookies_sent"], 11);
+        assert_eq!(j["sync_sent"], 20);
+        assert_eq!(j["sync_not_peer"], 0);
+        assert_eq!(j["sync_replay"], 1);
         assert_eq!(j.as_object().unwrap().len(), 1 + STATS_NAMES.len());
 
         let s = Stats {
@@ -1172,6 +1365,9 @@ mod tests {
             .unwrap()
             .to_record();
         assert!(rec.human().starts_with("peer 3 syn_answered 0"));
+        assert!(rec.human().ends_with(
+            " sync_sent 0 sync_received 0 sync_not_peer 0 sync_malformed 0 sync_replay 0"
+        ));
         assert_eq!(rec.json()["peer"], 3);
     }
 
@@ -1185,6 +1381,38 @@ mod tests {
         let raw = roundtrip(vec![Attr::nested(HANDOFF_A_PEER, peer.to_attrs())]);
         let ev = Event::from_msg(HANDOFF_CMD_PEER_DOWN, &raw).unwrap();
         assert_eq!(ev.to_record(&ifname).human(), "peer-down peer 2 state down");
+
+        // The peer line of `peer show`, sync fields included.
+        let peer = Peer {
+            id: 2,
+            addr: Some("10.0.0.2".parse().unwrap()),
+            port: Some(7000),
+            weight: Some(1),
+            state: Some(HANDOFF_PEER_STATE_UP),
+            sync_addr: Some("10.0.0.2".parse().unwrap()),
+            report_age: Some(0),
+            load: Some(7),
+        };
+        let raw = roundtrip(vec![Attr::nested(HANDOFF_A_PEER, peer.to_attrs())]);
+        let ev = Event::from_msg(HANDOFF_CMD_PEER_UP, &raw).unwrap();
+        assert_eq!(ev, Event::PeerUp(peer.clone()));
+        let rec = ev.to_record(&ifname);
+        assert_eq!(rec.human(), format!("peer-up {}", peer.to_record().human()));
+        assert_eq!(
+            rec.human(),
+            "peer-up peer 2 address 10.0.0.2:7000 weight 1 state up sync-address 10.0.0.2 \
+             report-age 0 load 7"
+        );
+        let j = rec.json();
+        assert_eq!(j["event"], "peer-up");
+        assert_eq!(j["sync-address"], "10.0.0.2");
+        assert_eq!(j["report-age"], 0);
+        assert_eq!(j["load"], 7);
+        let ev = Event::from_msg(HANDOFF_CMD_PEER_DOWN, &raw).unwrap();
+        assert!(ev
+            .to_record(&ifname)
+            .human()
+            .starts_with("peer-down peer 2 "));
 
         let svc = Service::new("10.0.0.1".parse().unwrap(), 80);
         let raw = roundtrip(vec![
@@ -1214,10 +1442,15 @@ mod tests {
             port: Some(7000),
             weight: Some(1),
             state: Some(2),
+            sync_addr: Some("10.0.0.2".parse().unwrap()),
+            report_age: Some(30),
+            load: Some(4),
         };
         let node = Node {
             id: Some(1),
             weight: Some(3),
+            sync_interval: Some(100),
+            dead_intervals: Some(3),
             ..Default::default()
         };
         let conn = Conn {

@@ -312,7 +312,7 @@ mod tests {
                 addr: Some("2001:db8::2".parse().unwrap()),
                 port: Some(7000),
                 weight: Some(5),
-                state: None
+                ..Default::default()
             }
         );
         // The bare address, with or without `port`, sends the same.
@@ -326,9 +326,36 @@ mod tests {
         );
         let (_, _, raw) = wire(&request("peer add 3 address 10.0.0.3"));
         let inner = only(&raw, HANDOFF_A_PEER);
-        assert!(inner
+        assert!(inner.iter().all(|a| a.kind != HANDOFF_A_PEER_PORT
+            && a.kind != HANDOFF_A_PEER_WEIGHT
+            && a.kind != HANDOFF_A_PEER_SYNC_ADDR));
+
+        // `sync-address ADDR` is HANDOFF_A_PEER_SYNC_ADDR, 4 or 16 bytes in
+        // network order, after the other attributes.
+        let (cmd, _, raw) = wire(&request(
+            "peer add 2 10.0.0.2 port 7000 sync-address 10.1.0.2 weight 5",
+        ));
+        assert_eq!(cmd, HANDOFF_CMD_PEER_ADD);
+        let inner = only(&raw, HANDOFF_A_PEER);
+        let last = inner.last().unwrap();
+        assert_eq!(last.kind, HANDOFF_A_PEER_SYNC_ADDR);
+        assert_eq!(last.value, [10, 1, 0, 2]);
+        let p = Peer::from_raw(&inner).unwrap();
+        assert_eq!(p.sync_addr, Some("10.1.0.2".parse().unwrap()));
+        assert_eq!((p.port, p.weight), (Some(7000), Some(5)));
+        let (_, _, raw) = wire(&request(
+            "peer add 4 2001:db8::4 sync-address 2001:db8:1::4",
+        ));
+        let inner = only(&raw, HANDOFF_A_PEER);
+        let sync = inner
             .iter()
-            .all(|a| a.kind != HANDOFF_A_PEER_PORT && a.kind != HANDOFF_A_PEER_WEIGHT));
+            .find(|a| a.kind == HANDOFF_A_PEER_SYNC_ADDR)
+            .unwrap();
+        assert_eq!(sync.value.len(), 16);
+        assert_eq!(
+            Peer::from_raw(&inner).unwrap().sync_addr,
+            Some("2001:db8:1::4".parse().unwrap())
+        );
 
         let (cmd, flags, raw) = wire(&request("peer show 3"));
         assert_eq!((cmd, flags), (HANDOFF_CMD_PEER_GET, DO));
@@ -371,6 +398,30 @@ mod tests {
         assert_eq!((n.sync_addr, n.sync_port, n.id), (None, None, None));
         let (_, _, raw) = wire(&request("node set weight 3"));
         assert_eq!(only(&raw, HANDOFF_A_NODE).len(), 1);
+
+        // `sync-interval MS` and `dead-intervals N`: u32s, only when given.
+        let (cmd, _, raw) = wire(&request("node set sync-interval 250 dead-intervals 4"));
+        assert_eq!(cmd, HANDOFF_CMD_NODE_SET);
+        let inner = only(&raw, HANDOFF_A_NODE);
+        let got: Vec<(u16, u32)> = inner
+            .iter()
+            .map(|a| (a.kind, a.get_u32().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (HANDOFF_A_NODE_SYNC_INTERVAL, 250),
+                (HANDOFF_A_NODE_DEAD_INTERVALS, 4)
+            ]
+        );
+        let (_, _, raw) = wire(&request("node set dead-intervals 1"));
+        let n = Node::from_raw(&only(&raw, HANDOFF_A_NODE)).unwrap();
+        assert_eq!((n.sync_interval, n.dead_intervals), (None, Some(1)));
+        let (_, _, raw) = wire(&request("node set id 1 sync 10.1.0.1:7001"));
+        assert!(only(&raw, HANDOFF_A_NODE)
+            .iter()
+            .all(|a| a.kind != HANDOFF_A_NODE_SYNC_INTERVAL
+                && a.kind != HANDOFF_A_NODE_DEAD_INTERVALS));
         let (cmd, flags, raw) = wire(&request("node show"));
         assert_eq!((cmd, flags, raw.len()), (HANDOFF_CMD_NODE_GET, DO, 0));
     }
@@ -444,5 +495,85 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&j).unwrap();
         assert_eq!(v[0]["injected"], 4);
         assert_eq!(v[0]["scope"], "global");
+        assert_eq!(v[0]["sync_sent"], 0);
+
+        // peer show: one peer up with its report, one never heard of.
+        let msgs = vec![
+            reply(
+                HANDOFF_CMD_PEER_GET,
+                vec![Attr::nested(
+                    HANDOFF_A_PEER,
+                    vec![
+                        Attr::u32(HANDOFF_A_PEER_ID, 2),
+                        Attr::addr(HANDOFF_A_PEER_ADDR, "10.0.0.2".parse().unwrap()),
+                        Attr::u16(HANDOFF_A_PEER_PORT, 7000),
+                        Attr::u32(HANDOFF_A_PEER_WEIGHT, 1),
+                        Attr::u32(HANDOFF_A_PEER_STATE, HANDOFF_PEER_STATE_UP),
+                        Attr::addr(HANDOFF_A_PEER_SYNC_ADDR, "10.0.0.2".parse().unwrap()),
+                        Attr::u32(HANDOFF_A_PEER_REPORT_AGE, 40),
+                        Attr::u32(HANDOFF_A_PEER_LOAD, 12),
+                    ],
+                )],
+            ),
+            reply(
+                HANDOFF_CMD_PEER_GET,
+                vec![Attr::nested(
+                    HANDOFF_A_PEER,
+                    vec![
+                        Attr::u32(HANDOFF_A_PEER_ID, 3),
+                        Attr::addr(HANDOFF_A_PEER_ADDR, "10.0.0.3".parse().unwrap()),
+                        Attr::u16(HANDOFF_A_PEER_PORT, 7000),
+                        Attr::u32(HANDOFF_A_PEER_WEIGHT, 1),
+                        Attr::u32(HANDOFF_A_PEER_STATE, HANDOFF_PEER_STATE_UNKNOWN),
+                        Attr::addr(HANDOFF_A_PEER_SYNC_ADDR, "10.1.0.3".parse().unwrap()),
+                    ],
+                )],
+            ),
+        ];
+        let recs = records(&Command::PeerShow(None), &msgs, &|i| format!("if{i}")).unwrap();
+        let text = crate::output::render(&recs, crate::output::Format::Human);
+        assert_eq!(
+            text,
+            "peer 2 address 10.0.0.2:7000 weight 1 state up sync-address 10.0.0.2 \
+             report-age 40 load 12\n\
+             peer 3 address 10.0.0.3:7000 weight 1 state unknown sync-address 10.1.0.3\n"
+        );
+        let j = crate::output::render(&recs, crate::output::Format::Json);
+        assert_eq!(
+            j,
+            "[{\"peer\":2,\"address\":\"10.0.0.2:7000\",\"weight\":1,\"state\":\"up\",\
+             \"sync-address\":\"10.0.0.2\",\"report-age\":40,\"load\":12},\
+             {\"peer\":3,\"address\":\"10.0.0.3:7000\",\"weight\":1,\"state\":\"unknown\",\
+             \"sync-address\":\"10.1.0.3\"}]\n"
+        );
+
+        // node show.
+        let msgs = vec![reply(
+            HANDOFF_CMD_NODE_GET,
+            vec![Attr::nested(
+                HANDOFF_A_NODE,
+                vec![
+                    Attr::u32(HANDOFF_A_NODE_ID, 1),
+                    Attr::addr(HANDOFF_A_NODE_FORWARD_ADDR, "10.0.0.1".parse().unwrap()),
+                    Attr::u16(HANDOFF_A_NODE_FORWARD_PORT, 7000),
+                    Attr::addr(HANDOFF_A_NODE_SYNC_ADDR, "10.0.0.1".parse().unwrap()),
+                    Attr::u16(HANDOFF_A_NODE_SYNC_PORT, 7001),
+                    Attr::u32(HANDOFF_A_NODE_WEIGHT, 1),
+                    Attr::u32(HANDOFF_A_NODE_SYNC_INTERVAL, 100),
+                    Attr::u32(HANDOFF_A_NODE_DEAD_INTERVALS, 3),
+                ],
+            )],
+        )];
+        let recs = records(&Command::NodeShow, &msgs, &|i| format!("if{i}")).unwrap();
+        assert_eq!(
+            crate::output::render(&recs, crate::output::Format::Human),
+            "node 1 forward 10.0.0.1:7000 sync 10.0.0.1:7001 weight 1 sync-interval 100 \
+             dead-intervals 3\n"
+        );
+        assert_eq!(
+            crate::output::render(&recs, crate::output::Format::Json),
+            "[{\"node\":1,\"forward\":\"10.0.0.1:7000\",\"sync\":\"10.0.0.1:7001\",\"weight\":1,\
+             \"sync-interval\":100,\"dead-intervals\":3}]\n"
+        );
     }
 }

@@ -71,6 +71,25 @@ fn usage_errors_exit_2() {
         "ambiguous keyword \"f\": fallback, first-data-wait",
     );
     usage_error(
+        &["node", "set", "sync-interval", "5"],
+        "invalid sync-interval \"5\" (10..60000 ms)",
+    );
+    usage_error(
+        &["node", "set", "dead-intervals", "0"],
+        "invalid dead-intervals \"0\" (1..100)",
+    );
+    usage_error(
+        &[
+            "peer",
+            "add",
+            "2",
+            "10.0.0.2",
+            "sync-address",
+            "10.1.0.2:7001",
+        ],
+        "invalid sync-address \"10.1.0.2:7001\" (no port: the sync port is the node's)",
+    );
+    usage_error(
         &["-q", "service"],
         "unknown option \"-q\" (try \"handoff help\")",
     );
@@ -107,6 +126,15 @@ fn help_goes_to_stdout() {
     assert!(out.contains("[ syncookies SYNCOOKIES ]"), "{out}");
     assert!(out.contains("SYNCOOKIES := { auto | always }"), "{out}");
     assert!(out.contains("[ first-data-wait MS ]"), "{out}");
+    let o = handoff(&["node", "help"]);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.contains("[ sync-interval MS ] [ dead-intervals N ]"),
+        "{out}"
+    );
+    let o = handoff(&["peer", "help"]);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("[ sync-address ADDR ]"), "{out}");
 }
 
 #[test]
@@ -140,7 +168,10 @@ fn show_with_or_without_the_module() {
 fn bash_completion() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/handoff.bash-completion");
     let cases = [
-        ("node set ''", "id forward sync weight help"),
+        (
+            "node set ''",
+            "id forward sync weight sync-interval dead-intervals help",
+        ),
         ("node set forward 10.0.0.1 ''", "port help"),
         ("node set sync 2001:db8::1 ''", "port help"),
         ("node set f '[::1]' ''", "port help"),
@@ -148,21 +179,58 @@ fn bash_completion() {
         ("node set forward 10.0.0.1 port ''", ""),
         (
             "node set forward 10.0.0.1:7000 ''",
-            "id forward sync weight help",
+            "id forward sync weight sync-interval dead-intervals help",
         ),
         (
             "node set forward 10.0.0.1 port 7000 ''",
-            "id forward sync weight help",
+            "id forward sync weight sync-interval dead-intervals help",
         ),
-        ("peer add 2 ''", "address weight help"),
-        ("peer add 2 10.0.0.2 ''", "port weight help"),
-        ("peer add 2 10.0.0.2:7000 ''", "weight help"),
-        ("peer add 2 '[2001:db8::2]:7000' ''", "weight help"),
-        ("peer add 2 2001:db8::2 ''", "port weight help"),
-        ("peer add 2 weight 1 address '[::2]' ''", "port weight help"),
+        ("node set sync", "sync sync-interval"),
+        ("node set sync-", "sync-interval"),
+        ("node set d", "dead-intervals"),
+        ("node set sync-interval ''", ""),
+        ("node set sync-i ''", ""),
+        ("node set dead-intervals ''", ""),
+        (
+            "node set sync-interval 100 ''",
+            "id forward sync weight sync-interval dead-intervals help",
+        ),
+        ("node set sync 10.0.0.1 ''", "port help"),
+        (
+            "node set sync 10.0.0.1:7001 dead-intervals 3 ''",
+            "id forward sync weight sync-interval dead-intervals help",
+        ),
+        ("peer add 2 ''", "address weight sync-address help"),
+        ("peer add 2 10.0.0.2 ''", "port weight sync-address help"),
+        ("peer add 2 10.0.0.2:7000 ''", "weight sync-address help"),
+        (
+            "peer add 2 '[2001:db8::2]:7000' ''",
+            "weight sync-address help",
+        ),
+        ("peer add 2 2001:db8::2 ''", "port weight sync-address help"),
+        (
+            "peer add 2 weight 1 address '[::2]' ''",
+            "port weight sync-address help",
+        ),
         ("peer add 2 10.0.0.2 port ''", ""),
-        ("peer add 2 10.0.0.2 port 7000 ''", "weight help"),
-        ("peer add 2 weight 1 ''", "address weight help"),
+        (
+            "peer add 2 10.0.0.2 port 7000 ''",
+            "weight sync-address help",
+        ),
+        ("peer add 2 weight 1 ''", "address weight sync-address help"),
+        ("peer add 2 10.0.0.2 s", "sync-address"),
+        ("peer add 2 10.0.0.2 sync-address ''", ""),
+        ("peer add 2 10.0.0.2 s ''", ""),
+        (
+            "peer add 2 10.0.0.2 sync-address 10.1.0.2 ''",
+            "weight help",
+        ),
+        ("peer add 2 sync-address 10.1.0.2 ''", "address weight help"),
+        (
+            "peer add 2 sync-address 2001:db8::2 address 10.0.0.2 ''",
+            "port weight help",
+        ),
+        ("peer add 2 10.0.0.2 -j ''", "port weight sync-address help"),
         (
             "service add 10.0.0.1:80 ''",
             "dev policy match name fallback max-temporary max-forward syn-timeout \

@@ -329,6 +329,69 @@ fn first_data_wait_number() {
     assert!(doc.contains(&range), "{doc}");
 }
 
+/// The header's documentation of attribute `name`, on one line.
+fn attr_doc(name: &str) -> String {
+    let doc = HEADER
+        .split(" * @")
+        .find(|d| d.starts_with(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("{name} is documented"));
+    let doc: Vec<&str> = doc.split_whitespace().filter(|w| *w != "*").collect();
+    doc.join(" ")
+}
+
+/// The sync channel's attributes: after the ones before them, and the
+/// ranges the CLI checks are the header's.
+#[test]
+fn sync_channel_numbers() {
+    let h = header();
+    let follows = |enum_name: &str, member: &str, before: &str| {
+        let e = &h.enums[enum_name];
+        let at = e.iter().position(|m| m == member);
+        assert_eq!(at.map(|i| e[i - 1].as_str()), Some(before), "{member}");
+    };
+    follows(
+        "handoff_node_attr",
+        "HANDOFF_A_NODE_SYNC_INTERVAL",
+        "HANDOFF_A_NODE_WEIGHT",
+    );
+    follows(
+        "handoff_node_attr",
+        "HANDOFF_A_NODE_DEAD_INTERVALS",
+        "HANDOFF_A_NODE_SYNC_INTERVAL",
+    );
+    follows(
+        "handoff_peer_attr",
+        "HANDOFF_A_PEER_SYNC_ADDR",
+        "HANDOFF_A_PEER_STATE",
+    );
+    follows(
+        "handoff_peer_attr",
+        "HANDOFF_A_PEER_REPORT_AGE",
+        "HANDOFF_A_PEER_SYNC_ADDR",
+    );
+    follows(
+        "handoff_peer_attr",
+        "HANDOFF_A_PEER_LOAD",
+        "HANDOFF_A_PEER_REPORT_AGE",
+    );
+    assert_eq!(h.numbers["HANDOFF_A_NODE_SYNC_INTERVAL"], 7);
+    assert_eq!(h.numbers["HANDOFF_A_NODE_DEAD_INTERVALS"], 8);
+    assert_eq!(h.numbers["HANDOFF_A_PEER_SYNC_ADDR"], 6);
+    assert_eq!(h.numbers["HANDOFF_A_PEER_REPORT_AGE"], 7);
+    assert_eq!(h.numbers["HANDOFF_A_PEER_LOAD"], 8);
+    assert_eq!(h.numbers["HANDOFF_A_STATS_SYNC_SENT"], 51);
+    assert_eq!(h.numbers["HANDOFF_A_STATS_SYNC_REPLAY"], 55);
+    use handoff_cli::args::{
+        DEAD_INTERVALS_MAX, DEAD_INTERVALS_MIN, SYNC_INTERVAL_MAX, SYNC_INTERVAL_MIN,
+    };
+    let doc = attr_doc("HANDOFF_A_NODE_SYNC_INTERVAL");
+    let range = format!("{SYNC_INTERVAL_MIN}..{SYNC_INTERVAL_MAX} (default 100)");
+    assert!(doc.contains(&range), "{doc}");
+    let doc = attr_doc("HANDOFF_A_NODE_DEAD_INTERVALS");
+    let range = format!("NLA_U32, {DEAD_INTERVALS_MIN}..{DEAD_INTERVALS_MAX} (default 3)");
+    assert!(doc.contains(&range), "{doc}");
+}
+
 /// Size of a UAPI scalar type.
 fn type_size(ty: &str) -> usize {
     match ty {

@@ -7,10 +7,12 @@
 pub mod conn;
 pub mod cookie;
 pub mod icmp;
+pub mod maglev;
 pub mod migrate;
 pub mod packet;
 pub mod select;
 pub mod seq;
 pub mod siphash;
+pub mod sync;
 pub mod tcpopt;
 pub mod wire;
