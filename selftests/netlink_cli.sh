@@ -26,7 +26,8 @@ D0=$(ip -n "$(nsname a)" -o link show d0 | cut -d: -f1)
 # same_output NAME NS CMD...: CMD's output equals the file $out/NAME.
 same_output() { local f=$out/$1; shift; diff -u "$f" <(ho "$@" 2>&1) >&2; }
 # snapshot NS: everything the CLI shows of NS's configuration.
-snapshot() { ho "$1" node show; ho "$1" service show; ho "$1" peer show; }
+# (One CLI run with -batch: under TCG every process start costs.)
+snapshot() { printf 'node show\nservice show\npeer show\n' | ho "$1" -batch -; }
 # refused NAME NS 'MESSAGE' ARGS...: the CLI fails with MESSAGE on stderr,
 # and the namespace's configuration is unchanged.
 refused() {

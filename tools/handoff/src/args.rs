@@ -5,6 +5,10 @@
 //! exact match always wins, and a prefix shared by several words is an
 //! "ambiguous" error listing them.  Options (`-j`, `-p`, `-s`, ...) may
 //! appear before the object or wherever a keyword is expected.
+//!
+//! `-batch FILE` (with `-force`) replaces the command: the commands come
+//! from FILE, one per line, each parsed by [`parse_line`] with the command
+//! line's options.
 
 use std::net::IpAddr;
 
@@ -49,7 +53,20 @@ pub struct Opts {
     pub details: bool,
 }
 
-/// A parsed command line.
+/// What the command line asks for: one command, or a batch of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Invocation {
+    Command(Opts, Command),
+    /// `-batch FILE` (`-` for standard input): run FILE's lines with
+    /// `opts`; `-force` goes on after a failed line.
+    Batch {
+        opts: Opts,
+        file: String,
+        force: bool,
+    },
+}
+
+/// A parsed command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     Help(Option<Object>),
@@ -240,6 +257,8 @@ const OPTIONS: &[(&str, char)] = &[
     ("stats", 's'),
     ("Version", 'V'),
     ("help", 'h'),
+    ("batch", 'b'),
+    ("force", 'f'),
 ];
 
 const OBJECTS: &[(&str, Object)] = &[
@@ -362,10 +381,12 @@ enum Word<'a> {
     Kw(&'a str),
 }
 
-/// Why parsing stopped early: an error, or a `help` word.
+/// Why parsing stopped early: an error, a `help` word, or the end of a
+/// command line whose commands come from `-batch FILE`.
 enum Stop {
     Err(Error),
     Help,
+    Batch,
 }
 
 impl From<Error> for Stop {
@@ -384,6 +405,21 @@ struct Parser<'a> {
     help: bool,
     obj: Option<Object>,
     hint: String,
+    /// The command line itself, where `-batch` and `-force` are allowed
+    /// (not a line of a batch file).
+    top: bool,
+    /// `-batch FILE`.
+    batch: Option<&'a str>,
+    force: bool,
+    /// The first word that is not an option: the object, or `help`.
+    first: Option<&'a str>,
+}
+
+/// A command on the command line besides `-batch`.
+fn with_batch(word: &str) -> Error {
+    Error::Usage(format!(
+        "unexpected argument \"{word}\" (with \"-batch\", the commands come from FILE)"
+    ))
 }
 
 impl<'a> Parser<'a> {
@@ -413,6 +449,28 @@ impl<'a> Parser<'a> {
             'p' => self.opts.format = Format::Pretty,
             's' => self.opts.details = true,
             'V' => self.version = true,
+            'b' | 'f' if !self.top => {
+                let name = if opt == 'b' { "batch" } else { "force" };
+                return Err(Error::Usage(format!(
+                    "\"-{name}\" is not allowed in a batch file"
+                )));
+            }
+            'b' => {
+                if self.batch.is_some() {
+                    return Err(dup("-batch"));
+                }
+                let Some(file) = self.args.get(self.pos) else {
+                    return Err(Error::Usage(
+                        "missing argument for \"-batch\" (try \"handoff help\")".to_string(),
+                    ));
+                };
+                self.pos += 1;
+                if let Some(w) = self.first {
+                    return Err(with_batch(w));
+                }
+                self.batch = Some(file.as_str());
+            }
+            'f' => self.force = true,
             _ => self.help = true,
         }
         Ok(())
@@ -426,6 +484,12 @@ impl<'a> Parser<'a> {
             if w.len() > 1 && w.starts_with('-') {
                 self.option(w)?;
                 continue;
+            }
+            if self.first.is_none() {
+                self.first = Some(w.as_str());
+                if self.batch.is_some() {
+                    return Err(with_batch(w));
+                }
             }
             if w == "help" {
                 return Ok(Word::Help);
@@ -491,30 +555,60 @@ fn set_once<T>(slot: &mut Option<T>, v: T, kw: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Parse the whole command line (without the program name).
+/// Parse the whole command line (without the program name): one command,
+/// or `-batch FILE` and no command.
 ///
 /// `-V` and `-h` win over the rest of the line; a `help` word where a
 /// keyword is expected asks for the help of the object at hand.
+pub fn parse_cli(args: &[String]) -> Result<Invocation, Error> {
+    parse_words(args, Opts::default(), true)
+}
+
+/// Parse one command, as a line of a batch file: the words of the line,
+/// and the options of the command line, which the line's own add to.
+/// `-batch` and `-force` are refused.
+pub fn parse_line(args: &[String], opts: Opts) -> Result<(Opts, Command), Error> {
+    match parse_words(args, opts, false)? {
+        Invocation::Command(opts, cmd) => Ok((opts, cmd)),
+        Invocation::Batch { .. } => unreachable!("-batch is refused in a batch line"),
+    }
+}
+
+/// One command, without `-batch`: [`parse_line`] with no options given.
 pub fn parse(args: &[String]) -> Result<(Opts, Command), Error> {
+    parse_line(args, Opts::default())
+}
+
+fn parse_words(args: &[String], opts: Opts, top: bool) -> Result<Invocation, Error> {
     let mut p = Parser {
         args,
         pos: 0,
-        opts: Opts::default(),
+        opts,
         version: false,
         help: false,
         obj: None,
         hint: "handoff help".into(),
+        top,
+        batch: None,
+        force: false,
+        first: None,
     };
     let res = parse_inner(&mut p);
+    let one = |cmd| Ok(Invocation::Command(p.opts, cmd));
     if p.version {
-        return Ok((p.opts, Command::Version));
+        return one(Command::Version);
     }
     if p.help {
-        return Ok((p.opts, Command::Help(None)));
+        return one(Command::Help(None));
     }
     match res {
-        Ok(cmd) => Ok((p.opts, cmd)),
-        Err(Stop::Help) => Ok((p.opts, Command::Help(p.obj))),
+        Ok(cmd) => one(cmd),
+        Err(Stop::Help) => one(Command::Help(p.obj)),
+        Err(Stop::Batch) => Ok(Invocation::Batch {
+            opts: p.opts,
+            file: p.batch.expect("Stop::Batch comes with -batch").to_string(),
+            force: p.force,
+        }),
         Err(Stop::Err(e)) => Err(e),
     }
 }
@@ -524,6 +618,9 @@ fn parse_inner(p: &mut Parser) -> R<Command> {
         Word::End => {
             if p.version || p.help {
                 return Ok(Command::Help(None));
+            }
+            if p.batch.is_some() {
+                return Err(Stop::Batch);
             }
             return Err(Error::Usage("missing object (try \"handoff help\")".to_string()).into());
         }
@@ -932,6 +1029,140 @@ mod tests {
             Err(Error::Usage(m)) => m,
             other => panic!("{s}: expected a usage error, got {other:?}"),
         }
+    }
+
+    fn cli(s: &str) -> Result<Invocation, Error> {
+        parse_cli(&args(s))
+    }
+
+    fn cli_usage(s: &str) -> String {
+        match cli(s) {
+            Err(Error::Usage(m)) => m,
+            other => panic!("{s}: expected a usage error, got {other:?}"),
+        }
+    }
+
+    fn batch(format: Format, file: &str, force: bool) -> Invocation {
+        Invocation::Batch {
+            opts: Opts {
+                format,
+                details: false,
+            },
+            file: file.to_string(),
+            force,
+        }
+    }
+
+    /// `-batch FILE` and `-force`: options (abbreviated, anywhere), with no
+    /// command on the command line.
+    #[test]
+    fn batch_option() {
+        assert_eq!(cli("-batch cmds"), Ok(batch(Format::Human, "cmds", false)));
+        assert_eq!(cli("-b -"), Ok(batch(Format::Human, "-", false)));
+        assert_eq!(cli("--batch -j"), Ok(batch(Format::Human, "-j", false)));
+        assert_eq!(
+            cli("-j -force -batch cmds"),
+            Ok(batch(Format::Json, "cmds", true))
+        );
+        assert_eq!(
+            cli("-b cmds -f -p"),
+            Ok(batch(Format::Pretty, "cmds", true))
+        );
+        let Ok(Invocation::Batch { opts, .. }) = cli("-s -b cmds") else {
+            panic!("-s -b cmds")
+        };
+        assert!(opts.details);
+        // Without -batch, -force changes nothing.
+        assert_eq!(
+            cli("-force node show"),
+            Ok(Invocation::Command(Opts::default(), Command::NodeShow))
+        );
+        // -V and -h win, as over the rest of any command line.
+        assert!(matches!(
+            cli("-batch cmds -V"),
+            Ok(Invocation::Command(_, Command::Version))
+        ));
+        assert!(matches!(
+            cli("-h -batch"),
+            Ok(Invocation::Command(_, Command::Help(None)))
+        ));
+    }
+
+    #[test]
+    fn batch_option_errors() {
+        let cases = [
+            (
+                "-batch",
+                "missing argument for \"-batch\" (try \"handoff help\")",
+            ),
+            (
+                "-j -b",
+                "missing argument for \"-batch\" (try \"handoff help\")",
+            ),
+            ("-batch a -batch b", "duplicate \"-batch\""),
+            ("-batch a -b a", "duplicate \"-batch\""),
+            (
+                "-batch cmds node show",
+                "unexpected argument \"node\" (with \"-batch\", the commands come from FILE)",
+            ),
+            (
+                "-batch cmds -j bogus",
+                "unexpected argument \"bogus\" (with \"-batch\", the commands come from FILE)",
+            ),
+            (
+                "node show -batch cmds",
+                "unexpected argument \"node\" (with \"-batch\", the commands come from FILE)",
+            ),
+            (
+                "-batch cmds help",
+                "unexpected argument \"help\" (with \"-batch\", the commands come from FILE)",
+            ),
+            (
+                "-batch cmds -q",
+                "unknown option \"-q\" (try \"handoff help\")",
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(cli_usage(line), want, "for {line:?}");
+        }
+    }
+
+    /// A batch line: the command line's options, plus its own; no -batch,
+    /// no -force.
+    #[test]
+    fn batch_lines() {
+        let json = Opts {
+            format: Format::Json,
+            details: false,
+        };
+        assert_eq!(
+            parse_line(&args("node show"), json),
+            Ok((json, Command::NodeShow))
+        );
+        let (opts, cmd) = parse_line(&args("-p -s stats"), json).unwrap();
+        assert_eq!(
+            (opts.format, opts.details, cmd),
+            (Format::Pretty, true, Command::Stats)
+        );
+        for (line, want) in [
+            ("-batch x", "\"-batch\" is not allowed in a batch file"),
+            (
+                "node show -b x",
+                "\"-batch\" is not allowed in a batch file",
+            ),
+            (
+                "-force node show",
+                "\"-force\" is not allowed in a batch file",
+            ),
+        ] {
+            assert_eq!(usage(line), want, "for {line:?}");
+        }
+        // Nothing else changes: the same commands and errors as alone.
+        assert_eq!(
+            parse_line(&args("monitor"), json),
+            Ok((json, Command::Monitor))
+        );
+        assert_eq!(usage("s"), "ambiguous object \"s\": service, stats");
     }
 
     fn svc(ip: &str, port: u16) -> Service {

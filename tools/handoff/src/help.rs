@@ -4,10 +4,13 @@ use crate::args::Object;
 
 pub const MAIN: &str = "\
 Usage: handoff [ OPTIONS ] OBJECT { COMMAND | help }
+       handoff [ OPTIONS ] [ -force ] -batch FILE
        handoff help [ OBJECT ]
 where  OBJECT := { service | peer | node | conn | stats | monitor }
        OPTIONS := { -j[son] | -p[retty] | -s[tatistics] | -V[ersion] | -h[elp] }
 Objects, commands and keywords may be abbreviated to any unique prefix.
+-batch FILE runs the commands of FILE (- for standard input), one per line;
+-force goes on after a failed one.
 ";
 
 pub const SERVICE: &str = "\

@@ -4,6 +4,7 @@
 pub mod addr;
 pub mod args;
 pub mod attr;
+pub mod batch;
 pub mod help;
 pub mod model;
 pub mod netlink;
@@ -14,9 +15,9 @@ pub mod uapi;
 
 use std::ffi::{CStr, CString};
 use std::fmt;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 
-use args::{Command, Opts};
+use args::{Command, Invocation, Opts};
 use output::{render, render_one};
 
 /// An error, printed as `handoff: MESSAGE`.
@@ -33,6 +34,14 @@ impl Error {
         match self {
             Error::Usage(_) => 2,
             Error::Fail(_) => 1,
+        }
+    }
+
+    /// The same error, its message prefixed with `line N: ` (a batch line).
+    pub fn at_line(self, number: usize) -> Error {
+        match self {
+            Error::Usage(m) => Error::Usage(format!("line {number}: {m}")),
+            Error::Fail(m) => Error::Fail(format!("line {number}: {m}")),
         }
     }
 }
@@ -81,6 +90,13 @@ fn write_out(s: &str) -> Result<(), Error> {
 
 /// Run a parsed command.
 pub fn execute(opts: &Opts, cmd: &Command) -> Result<(), Error> {
+    execute_with(opts, cmd, &mut None)
+}
+
+/// Run a parsed command on the socket in `genl`, opened there first if
+/// need be (a batch's commands share one).  After an error the socket is
+/// dropped, not to reuse one left in an unknown state.
+fn execute_with(opts: &Opts, cmd: &Command, genl: &mut Option<netlink::Genl>) -> Result<(), Error> {
     match cmd {
         Command::Help(obj) => return write_out(help::text(*obj)),
         Command::Version => {
@@ -96,8 +112,11 @@ pub fn execute(opts: &Opts, cmd: &Command) -> Result<(), Error> {
     }
     let req = request::build(cmd, opts, &ifindex)?
         .expect("commands other than help, version and monitor send a request");
-    let mut genl = netlink::Genl::open()?;
-    let replies = genl.request(&req)?;
+    let sock = match genl {
+        Some(sock) => sock,
+        None => genl.insert(netlink::Genl::open()?),
+    };
+    let replies = sock.request(&req).inspect_err(|_| *genl = None)?;
     let records = request::records(cmd, &replies, &ifname)?;
     let is_show = matches!(
         cmd,
@@ -126,15 +145,72 @@ fn monitor(opts: &Opts) -> Result<(), Error> {
     }
 }
 
+/// Print an error on stderr; its exit status.
+fn report(e: &Error) -> i32 {
+    eprintln!("handoff: {e}");
+    e.exit_code()
+}
+
+/// Run one line of a batch (`opts`: the command line's options).
+fn batch_line(opts: Opts, words: &[String], genl: &mut Option<netlink::Genl>) -> Result<(), Error> {
+    let (opts, cmd) = args::parse_line(words, opts)?;
+    if cmd == Command::Monitor {
+        return Err(Error::Usage(
+            "\"monitor\" cannot run in a batch (it never ends)".to_string(),
+        ));
+    }
+    execute_with(&opts, &cmd, genl)
+}
+
+/// `-batch FILE`: run its commands in order, on one netlink socket.  The
+/// first failure ends the batch with its exit status, unless `force`: then
+/// every line runs and the status is 1 if any failed.  Errors name their
+/// line: `handoff: line N: MESSAGE`.
+pub fn run_batch(opts: Opts, file: &str, force: bool) -> i32 {
+    let (input, name): (Box<dyn BufRead>, String) = if file == "-" {
+        (Box::new(std::io::stdin().lock()), "standard input".into())
+    } else {
+        match std::fs::File::open(file) {
+            Ok(f) => (Box::new(BufReader::new(f)), format!("\"{file}\"")),
+            Err(e) => {
+                let msg = e
+                    .raw_os_error()
+                    .map_or_else(|| e.to_string(), netlink::strerror);
+                return report(&Error::Fail(format!("cannot open \"{file}\": {msg}")));
+            }
+        }
+    };
+    let mut lines = batch::Lines::new(input, name);
+    let mut genl = None;
+    let mut failed = false;
+    loop {
+        let line = match lines.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => return i32::from(failed),
+            Err(e) => return report(&e),
+        };
+        let res = line
+            .words
+            .and_then(|words| batch_line(opts, &words, &mut genl));
+        if let Err(e) = res {
+            let status = report(&e.at_line(line.number));
+            if !force {
+                return status;
+            }
+            failed = true;
+        }
+    }
+}
+
 /// The whole program: parse `args` (without the program name), run, report
 /// errors on stderr; the exit status.
 pub fn run(args: &[String]) -> i32 {
-    let res = args::parse(args).and_then(|(opts, cmd)| execute(&opts, &cmd));
-    match res {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("handoff: {e}");
-            e.exit_code()
-        }
+    match args::parse_cli(args) {
+        Ok(Invocation::Command(opts, cmd)) => match execute(&opts, &cmd) {
+            Ok(()) => 0,
+            Err(e) => report(&e),
+        },
+        Ok(Invocation::Batch { opts, file, force }) => run_batch(opts, &file, force),
+        Err(e) => report(&e),
     }
 }

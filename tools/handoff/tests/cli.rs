@@ -1,13 +1,36 @@
 //! The binary as a user meets it: exit statuses, one-line errors on stderr,
 //! help on stdout.
 
-use std::process::{Command, Output};
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use handoff_cli::help;
 
 fn handoff(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_handoff"))
         .args(args)
         .output()
         .expect("run handoff")
+}
+
+/// Run with `input` on standard input.
+fn handoff_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_handoff"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run handoff");
+    let mut stdin = child.stdin.take().unwrap();
+    // A batch that stops early may not read it all.
+    let _ = stdin.write_all(input.as_bytes());
+    drop(stdin);
+    child.wait_with_output().expect("wait for handoff")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn stderr(o: &Output) -> String {
@@ -162,6 +185,142 @@ fn show_with_or_without_the_module() {
     }
 }
 
+/// `-batch -`: every line runs, printing what it prints alone; blank and
+/// comment lines are skipped.
+#[test]
+fn batch_runs_every_line() {
+    let input = "# a batch\n\nhelp node\n   \n\t# indented\nhelp \"peer\" # trailing\n-V";
+    let o = handoff_stdin(&["-batch", "-"], input);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let version = stdout(&handoff(&["-V"]));
+    assert_eq!(stdout(&o), format!("{}{}{version}", help::NODE, help::PEER));
+    assert!(o.stderr.is_empty());
+    // Nothing to do: success, no output.
+    let o = handoff_stdin(&["-b", "-"], "# nothing\n\n");
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.is_empty() && o.stderr.is_empty());
+}
+
+/// Without -force the first failing line ends the batch, with its status
+/// and its line number.
+#[test]
+fn batch_stops_at_the_first_failure() {
+    let o = handoff_stdin(&["-batch", "-"], "help node\n\nbogus\nhelp peer\n");
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout(&o), help::NODE);
+    assert_eq!(
+        stderr(&o),
+        "handoff: line 3: unknown object \"bogus\" (try \"handoff help\")\n"
+    );
+    let o = handoff_stdin(
+        &["-batch", "-"],
+        "# setup\nservice add 10.0.0.1:80 dev nosuchif0\nhelp\n",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    assert_eq!(
+        stderr(&o),
+        "handoff: line 2: unknown interface \"nosuchif0\"\n"
+    );
+    let o = handoff_stdin(&["-batch", "-"], "help node\npeer add 2 \"10.0.0.2\n");
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout(&o), help::NODE);
+    assert_eq!(
+        stderr(&o),
+        "handoff: line 2: unterminated quoted string (no closing \")\n"
+    );
+}
+
+/// With -force every line runs; status 1 if any failed.
+#[test]
+fn batch_force() {
+    let input = "bogus\nhelp node\nfoo \"x\nmonitor\n\
+                 service add 10.0.0.1:80 dev nosuchif0\n-batch x\nhelp peer\n";
+    let o = handoff_stdin(&["-force", "-batch", "-"], input);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stdout(&o), format!("{}{}", help::NODE, help::PEER));
+    assert_eq!(
+        stderr(&o),
+        "handoff: line 1: unknown object \"bogus\" (try \"handoff help\")\n\
+         handoff: line 3: unterminated quoted string (no closing \")\n\
+         handoff: line 4: \"monitor\" cannot run in a batch (it never ends)\n\
+         handoff: line 5: unknown interface \"nosuchif0\"\n\
+         handoff: line 6: \"-batch\" is not allowed in a batch file\n"
+    );
+    let o = handoff_stdin(&["-b", "-", "-f"], "help node\n");
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), help::NODE);
+}
+
+#[test]
+fn batch_refuses_monitor() {
+    let o = handoff_stdin(&["-batch", "-"], "help monitor\nmon\nhelp\n");
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout(&o), help::MONITOR);
+    assert_eq!(
+        stderr(&o),
+        "handoff: line 2: \"monitor\" cannot run in a batch (it never ends)\n"
+    );
+}
+
+#[test]
+fn batch_file() {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("batch-file.txt");
+    std::fs::write(&path, "help node\nhelp peer\n").unwrap();
+    let o = handoff(&["-batch", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("{}{}", help::NODE, help::PEER));
+    let o = handoff(&["-batch", "/nonexistent/batch"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "handoff: cannot open \"/nonexistent/batch\": No such file or directory\n"
+    );
+    let o = handoff(&["-batch", "/"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o), "handoff: cannot read \"/\": Is a directory\n");
+}
+
+#[test]
+fn batch_usage_errors() {
+    usage_error(
+        &["-batch"],
+        "missing argument for \"-batch\" (try \"handoff help\")",
+    );
+    usage_error(&["-batch", "a", "-batch", "b"], "duplicate \"-batch\"");
+    usage_error(
+        &["-batch", "a", "node", "show"],
+        "unexpected argument \"node\" (with \"-batch\", the commands come from FILE)",
+    );
+}
+
+/// A batch of commands that talk to the kernel, on one socket.  Without
+/// the module: the first line's "family not found" error and status 1.
+/// With it (a test VM): one JSON document per command.
+#[test]
+fn batch_with_or_without_the_module() {
+    let o = handoff_stdin(
+        &["-j", "-batch", "-"],
+        "service show\npeer show\nnode show\n",
+    );
+    match o.status.code() {
+        Some(1) => assert_eq!(
+            stderr(&o),
+            "handoff: line 1: generic netlink family \"handoff\" not found (is the module loaded?)\n"
+        ),
+        Some(0) => {
+            let out = stdout(&o);
+            let docs: Vec<serde_json::Value> = out
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            assert_eq!(docs.len(), 3, "{out}");
+            assert!(docs.iter().all(|d| d.is_array()), "{out}");
+        }
+        other => panic!("unexpected status {other:?}: {}", stderr(&o)),
+    }
+}
+
 /// What the bash completion offers after each command line (the last word
 /// being the one completed), where bash is at hand.
 #[test]
@@ -172,6 +331,14 @@ fn bash_completion() {
             "node set ''",
             "id forward sync weight sync-interval dead-intervals help",
         ),
+        ("-b", "-batch"),
+        ("-f", "-force"),
+        ("-batch Cargo.t", "Cargo.toml"),
+        ("-b -", "-"),
+        ("-batch cmds ''", ""),
+        ("-j -ba cmds node ''", ""),
+        ("-force ''", "service peer node conn stats monitor help"),
+        ("-force node ''", "set show help"),
         ("node set forward 10.0.0.1 ''", "port help"),
         ("node set sync 2001:db8::1 ''", "port help"),
         ("node set f '[::1]' ''", "port help"),
