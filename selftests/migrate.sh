@@ -6,7 +6,7 @@
 # answers the client directly from the VIP (direct server return).
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 15
+ktap_plan 17
 [ -x "${HANDOFF_CLI:-}" ] || die "HANDOFF_CLI not set"
 topo_setup
 module_load || die "insmod"
@@ -88,6 +88,57 @@ diag "forward entry of the download: $entry"
 read -r st peer flow pk by <<< "$entry"
 check "conn show forward: state forwarded, peer 2, a flow id, packets and bytes counted" \
   [ "$st" = forwarded -a "$peer" = 2 -a "${flow:-0}" -gt 0 -a "${pk:-0}" -gt 0 -a "${by:-0}" -gt 0 ]
+
+# Path MTU discovery for a migrated connection: an ICMP "fragmentation
+# needed" (MTU 1280) quoting b1's segment to the client goes to the VIP,
+# i.e. to f, which forwards it to b1 as DATA; b1's stack lowers the path
+# MTU to the client. Quoted: the last segment seen and the next sequence
+# number (b1's snd_nxt while the slow client's window is closed): the stack
+# takes an error only for a sequence number in flight.
+unreach() { in_ns "$1" nstat -az IcmpInDestUnreachs | awk '/^Icmp/ { print $2 }'; }
+u_f0=$(unreach f) u_b10=$(unreach b1)
+seq=$(in_ns c python3 -S -c '
+import socket, struct, sys, time
+cport, vip, client = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+vipb, cb = socket.inet_aton(vip), socket.inet_aton(client)
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.bind(("eth0", 0))
+s.settimeout(5)
+last, end = None, time.time() + 5
+while last is None and time.time() < end:
+    f, a = s.recvfrom(65535)
+    if a[2] == socket.PACKET_OUTGOING or f[12:14] != b"\x08\x00":
+        continue
+    ip = f[14:]
+    ihl = (ip[0] & 15) * 4
+    if ip[9] != 6 or ip[12:16] != vipb or ip[16:20] != cb:
+        continue
+    sp, dp, seq = struct.unpack("!HHI", ip[ihl:ihl + 8])
+    if (sp, dp) == (80, cport):
+        tot = struct.unpack("!H", ip[2:4])[0]
+        last = (seq, tot - ihl - (ip[ihl + 12] >> 4) * 4)
+if last is None:
+    sys.exit("no segment of the download seen")
+def csum(b):
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    t = (t >> 16) + (t & 0xFFFF)
+    return ~(t + (t >> 16)) & 0xFFFF
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+for seq in (last[0], (last[0] + last[1]) & 0xFFFFFFFF):
+    quoted = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 1500, 0, 0x4000, 64, 6, 0, vipb, cb)
+    quoted += struct.pack("!HHI", 80, cport, seq)
+    m = struct.pack("!BBHHH", 3, 4, 0, 0, 1280) + quoted
+    r.sendto(m[:2] + struct.pack("!H", csum(m)) + m[4:], (vip, 0))
+print(last[0])
+' "$cport" "$VIP" 10.0.1.1)
+sleep 1
+u_f=$(unreach f) u_b1=$(unreach b1)
+diag "ICMP quoting seq $seq: IcmpInDestUnreachs f $u_f0 -> $u_f, b1 $u_b10 -> $u_b1"
+check "an ICMP error for a migrated connection reaches b1's stack (through f), not f's" \
+  [ "$((u_b1 - u_b10))" = 2 -a "$u_f" = "$u_f0" ]
+rt=$(in_ns b1 ip route get 10.0.1.1 from "$VIP")
+diag "b1: $(echo $rt)"
+check "... and b1 applies it: path MTU to the client 1280" grep -q "mtu 1280" <<< "$rt"
 wait "$slow"
 
 kill "$dumper" 2>/dev/null; wait "$dumper" 2>/dev/null
