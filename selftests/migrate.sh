@@ -147,9 +147,9 @@ n=$(grep -c . "$HANDOFF_TMP/dsr.txt")
 check "direct server return: no packet from f to the client after the SYN-ACK ($n seen)" [ "$n" = 0 ]
 
 weights 1 1 1
-read -r nf nb1 nb2 failed <<< "$(served_by 150 "http://$VIP/")"
-diag "150 connections: f $nf, b1 $nb1, b2 $nb2, failed $failed"
-check "150 weighted connections all succeed" [ "$failed" = 0 ]
+read -r nf nb1 nb2 failed <<< "$(served_by 300 "http://$VIP/")"
+diag "300 connections: f $nf, b1 $nb1, b2 $nb2, failed $failed"
+check "300 weighted connections all succeed" [ "$failed" = 0 ]
 check "each host served some (f $nf, b1 $nb1, b2 $nb2)" [ "$nf" -gt 0 -a "$nb1" -gt 0 -a "$nb2" -gt 0 ]
 
 frag=$(for h in $SERVERS; do in_ns "$h" nstat -az IpFragCreates IpReasmReqds; done | awk '/^Ip/ { s += $2 } END { print s + 0 }')

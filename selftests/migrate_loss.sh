@@ -19,10 +19,10 @@ for h in $SERVERS; do
     die "netem in $h"
 done
 retx0=$(counter f new_retransmit)
-read -r nf nb1 nb2 failed <<< "$(served_by 100 "http://$VIP/")"
-diag "100 connections: f $nf, b1 $nb1, b2 $nb2, failed $failed"
-check "100 connections over a lossy redistribution network all succeed" [ "$failed" = 0 ]
-check "all of them were handed to the back-ends (b1 $nb1, b2 $nb2)" [ $((nb1 + nb2)) = 100 ]
+read -r nf nb1 nb2 failed <<< "$(served_by 200 "http://$VIP/")"
+diag "200 connections: f $nf, b1 $nb1, b2 $nb2, failed $failed"
+check "200 connections over a lossy redistribution network all succeed" [ "$failed" = 0 ]
+check "all of them were handed to the back-ends (b1 $nb1, b2 $nb2)" [ $((nb1 + nb2)) = 200 ]
 retx=$(( $(counter f new_retransmit) - retx0 ))
 check "NEW was retransmitted ($retx times)" [ "$retx" -gt 0 ]
 check "no handoff timed out or was refused" \
