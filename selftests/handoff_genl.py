@@ -6,6 +6,9 @@ Bypasses the handoff CLI (which refuses bad input itself) to reach the
 kernel's own validation, and fuzzes the family.
 
   handoff_genl.py send CMD EXPR     one request; prints "errno N: MESSAGE"
+  handoff_genl.py select VIP PORT FIRST COUNT
+                                    SELECT_GET for COUNT clients from address
+                                    FIRST on; prints "ADDR NODE" lines
   handoff_genl.py peers FIRST LAST  PEER_ADD for ids FIRST..LAST; prints the
                                     first error, if any
   handoff_genl.py services N        SERVICE_ADD of 10.1.X.Y:80, N of them
@@ -48,6 +51,10 @@ NLMSGERR_ATTR_MSG = 1
 
 HANDOFF_CMD_SERVICE_ADD = 3
 HANDOFF_CMD_PEER_ADD = 6
+HANDOFF_CMD_SELECT_GET = 16
+HANDOFF_A_NODE = 1
+HANDOFF_A_NODE_ID = 1
+HANDOFF_A_CLIENT = 10
 HANDOFF_A_SERVICE = 2
 HANDOFF_A_SERVICE_ADDR = 1
 HANDOFF_A_SERVICE_PORT = 2
@@ -213,6 +220,30 @@ def cmd_services(count):
     return 0
 
 
+def cmd_select(vip, port, first, count):
+    """SELECT_GET for COUNT client addresses from FIRST on: "ADDR NODE"."""
+    g = Genl()
+    base = struct.unpack("!I", socket.inet_aton(first))[0]
+    for i in range(int(count)):
+        a = socket.inet_ntoa(struct.pack("!I", base + i))
+        code, msg, msgs = g.request(g.family, HANDOFF_CMD_SELECT_GET, NLM_F_REQUEST,
+                                    nest(HANDOFF_A_SERVICE, addr(HANDOFF_A_SERVICE_ADDR, vip),
+                                         u16(HANDOFF_A_SERVICE_PORT, int(port)))
+                                    + addr(HANDOFF_A_CLIENT, a))
+        node = None
+        for m in msgs:
+            for t, v in parse_attrs(m[4:]):
+                if t == HANDOFF_A_NODE:
+                    for t2, v2 in parse_attrs(v):
+                        if t2 == HANDOFF_A_NODE_ID:
+                            node = struct.unpack("=I", v2[:4])[0]
+        if node is None:
+            print("%s: errno %d: %s" % (a, -code, msg))
+            return 1
+        print(a, node)
+    return 0
+
+
 # --- fuzzing -----------------------------------------------------------------
 
 def valid_corpus():
@@ -332,6 +363,8 @@ def main(argv):
         return cmd_send(argv[1], argv[2])
     if len(argv) == 3 and argv[0] == "peers":
         return cmd_peers(argv[1], argv[2])
+    if len(argv) == 5 and argv[0] == "select":
+        return cmd_select(*argv[1:])
     if len(argv) == 2 and argv[0] == "services":
         return cmd_services(argv[1])
     if len(argv) == 3 and argv[0] == "fuzz":

@@ -90,13 +90,13 @@ ho a service del 10.0.0.105:80
 # (after the request was checked in full: a bad rule gets its own message).
 refused "IPv6 service: not supported yet" a \
   "IPv6 services are not supported yet (the hook serves IPv4)" service add '[2001:db8::1]:443'
-refused "policy host-uri: not supported yet" a "policy not supported yet (local, weighted and least-load are)" \
+refused "policy host-uri: not supported yet" a "policy not supported yet (local, weighted, least-load and hash are)" \
   service add 10.0.0.102:443 policy host-uri match a.example/api node 2 match /static node 3 \
   fallback weighted
-refused "policy cookie: not supported yet" a "policy not supported yet (local, weighted and least-load are)" \
+refused "policy cookie: not supported yet" a "policy not supported yet (local, weighted, least-load and hash are)" \
   service add 10.0.0.102:8080 policy cookie name SRV
 kernel_refused "... with EOPNOTSUPP (policy tls-sni, raw)" a 95 \
-  "policy not supported yet (local, weighted and least-load are)" 3 \
+  "policy not supported yet (local, weighted, least-load and hash are)" 3 \
   "nest(2, addr(1, '10.0.0.102'), u16(2, 80), u32(5, 6))"
 check "policy least-load accepted" ho a service add 10.0.0.102:80 policy least-load
 ho a service del 10.0.0.102:80

@@ -157,6 +157,8 @@ pub(crate) enum Policy {
     Cookie = 5,
     /// By TLS server name.
     TlsSni = 6,
+    /// By a consistent hash of the client address.
+    Hash = 7,
 }
 
 impl Policy {
@@ -169,6 +171,7 @@ impl Policy {
             4 => Policy::HostUri,
             5 => Policy::Cookie,
             6 => Policy::TlsSni,
+            7 => Policy::Hash,
             _ => return None,
         })
     }

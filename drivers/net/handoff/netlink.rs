@@ -19,6 +19,7 @@ use crate::config::{
 };
 use crate::netns::{ConnCursor, ConnEntry, HandoffNet, NodeError, Table};
 use crate::peers::{PeerRt, PeerSet};
+use crate::proto::select::{Choice, Policy as SelectPolicy};
 use crate::sync::PeerSync;
 use crate::stats::{Counter, Counters};
 use crate::uapi::*;
@@ -149,6 +150,7 @@ static TOP_POLICY: [AttrPolicy; n(HANDOFF_A_MAX)] = genetlink::policy(&[
     (HANDOFF_A_SCOPE, REPLY_ONLY),
     (HANDOFF_A_CHANGE, REPLY_ONLY),
     (HANDOFF_A_COUNT, AttrPolicy::u32().range(1, i16::MAX as u16)),
+    (HANDOFF_A_CLIENT, ADDR),
 ]);
 
 /// Whether `a` (a Rust string) and `b` (a C string) hold the same bytes.
@@ -211,6 +213,7 @@ impl Family for Netlink {
         Op::new::<Self>(HANDOFF_CMD_CONN_FLUSH, OpKind::Do).admin(),
         Op::new::<Self>(HANDOFF_CMD_STATS_GET, OpKind::DoDump),
         Op::new::<Self>(HANDOFF_CMD_CONN_FILL, OpKind::Do).admin(),
+        Op::new::<Self>(HANDOFF_CMD_SELECT_GET, OpKind::Do),
     ];
     const MCGRPS: &'static [McGroup] = &[McGroup::new(EVENTS)];
 
@@ -229,6 +232,7 @@ impl Family for Netlink {
             HANDOFF_CMD_CONN_FLUSH => conn_flush(info),
             HANDOFF_CMD_STATS_GET => stats_get(info),
             HANDOFF_CMD_CONN_FILL => conn_fill(info),
+            HANDOFF_CMD_SELECT_GET => select_get(info),
             _ => Err(EINVAL),
         }
     }
@@ -943,7 +947,7 @@ fn service_add(info: &Info<'_>) -> Result {
         return Err(info.fail_attr(
             crate::netns::eopnotsupp(),
             &a,
-            c_str!("policy not supported yet (local, weighted and least-load are)"),
+            c_str!("policy not supported yet (local, weighted, least-load and hash are)"),
         ));
     }
 
@@ -1190,6 +1194,43 @@ fn conn_fill(info: &Info<'_>) -> Result {
         eopnotsupp,
         c_str!("CONN_FILL is for test builds of the module (HANDOFF_DEBUG=1)"),
     ))
+}
+
+/// `HANDOFF_CMD_SELECT_GET`: where a new connection of a client goes, for
+/// the policies whose choice follows from the client alone.
+fn select_get(info: &Info<'_>) -> Result {
+    let (nest, key) = service_of(info)?;
+    let a = top_nest(
+        info,
+        HANDOFF_A_CLIENT,
+        c_str!("the client address (HANDOFF_A_CLIENT) is required"),
+    )?;
+    let client = ip_addr(info, &a)?;
+    let hn = HandoffNet::of(info.net());
+    let id = {
+        let guard = kernel::sync::rcu::read_lock();
+        let svc = hn
+            .services(&guard)
+            .and_then(|set| set.get(&key.addr.to_mapped(), key.port))
+            .ok_or_else(|| info.fail_attr(ENOENT, &nest, c_str!("no such service")))?;
+        if !matches!(svc.policy, SelectPolicy::Local | SelectPolicy::Hash) {
+            return Err(info.fail_attr(
+                crate::netns::eopnotsupp(),
+                &nest,
+                c_str!("only policies local and hash choose by the client alone"),
+            ));
+        }
+        let self_id = hn.st.peers(&guard).map_or(0, |p| p.node_id);
+        match crate::select::decide(&hn.st, &guard, svc.policy, &[], client.as_bytes(), 0) {
+            Choice::Local => self_id,
+            Choice::Peer(id) => id,
+        }
+    };
+    let mut m = info.reply_message()?;
+    let mut n = m.nest(HANDOFF_A_NODE)?;
+    n.put_u32(HANDOFF_A_NODE_ID, id)?;
+    n.end();
+    info.reply(m)
 }
 
 fn stats_get(info: &Info<'_>) -> Result {

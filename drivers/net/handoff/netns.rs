@@ -6,6 +6,7 @@ use crate::config::{Config, Endpoint, IpAddr};
 use crate::conntab::{AdoptTable, ConnKey, FwdTable, PendTable, TempTable, WaitTable};
 use crate::ingress::Ingress;
 use crate::peers::PeerSet;
+use crate::select::HashRt;
 use crate::services::{ServiceRt, ServiceSet};
 use crate::stats::{Counter, Counters};
 use crate::sync::{SyncSock, SyncTimer};
@@ -122,6 +123,8 @@ pub(crate) struct Shared {
     pub(crate) tunnel: RcuBox<Tunnel>,
     /// The sync socket, while the node has a sync endpoint.
     pub(crate) sync: RcuBox<SyncSock>,
+    /// The consistent-hash table, while a service chooses by hash.
+    pub(crate) hash: RcuBox<HashRt>,
     /// The peers as published.
     pub(crate) peers: RcuBox<PeerSet>,
     /// The next conn_ref to hand out (never 0).
@@ -165,6 +168,20 @@ impl Shared {
     /// The sync socket, if there is one.
     pub(crate) fn sync<'g>(&'g self, guard: &'g Guard) -> Option<&'g SyncSock> {
         self.sync.read(guard)
+    }
+
+    /// The consistent-hash table, if there is one.
+    pub(crate) fn hash<'g>(&'g self, guard: &'g Guard) -> Option<&'g HashRt> {
+        self.hash.read(guard)
+    }
+
+    /// The consistent-hash table `cfg` needs (its node id, peers and
+    /// services), built: published by the caller once nothing can fail.
+    fn hash_for(cfg: &Config) -> Result<Option<KBox<HashRt>>> {
+        Ok(match HashRt::of(cfg)? {
+            Some(t) => Some(KBox::new(t, GFP_KERNEL)?),
+            None => None,
+        })
     }
 }
 
@@ -271,6 +288,7 @@ impl PernetData for HandoffNet {
                     counters: c.clone(),
                     tunnel: RcuBox::empty(),
                     sync: RcuBox::empty(),
+                    hash: RcuBox::empty(),
                     peers: RcuBox::empty(),
                     next_ref: AtomicU32::new(kernel::random::u32()),
                     next_flow: AtomicU32::new(1),
@@ -328,6 +346,7 @@ impl PernetData for HandoffNet {
         }
         self.st.tunnel.replace(None);
         self.st.sync.replace(None);
+        self.st.hash.replace(None);
         self.services.replace(None);
         self.st.peers.replace(None);
     }
@@ -382,6 +401,7 @@ impl HandoffNet {
         let peers = PeerSet::of(cfg)
             .and_then(|p| Ok(KBox::new(p, GFP_KERNEL)?))
             .map_err(NodeError::Other)?;
+        let hash = Shared::hash_for(cfg).map_err(NodeError::Other)?;
         let open_tunnel = |local| -> Result<KBox<Tunnel>> {
             let handler = Arc::new(Redistribution, GFP_KERNEL)?;
             // SAFETY: The socket lives in this namespace's state: it is
@@ -405,6 +425,7 @@ impl HandoffNet {
         }
         let interval = cfg.node.sync_interval_ms;
         self.st.peers.replace(Some(peers));
+        self.st.hash.replace(hash);
         if want_sync.is_some() && !self.sync_timer.is_pending() {
             self.sync_timer.schedule_after_msecs(interval);
         }
@@ -432,6 +453,7 @@ impl HandoffNet {
     /// reached on. Process context; the caller holds the config lock.
     pub(crate) fn apply(&self, net: &Namespace, cfg: &Config) -> Result {
         let set = ServiceSet::of(cfg)?;
+        let hash = Shared::hash_for(cfg)?;
         let mut wanted = KVec::new();
         let all = set.ifindexes(&mut wanted)?;
         {
@@ -470,6 +492,7 @@ impl HandoffNet {
             }
         }
         self.services.replace(Some(KBox::new(set, GFP_KERNEL)?));
+        self.st.hash.replace(hash);
         Ok(())
     }
 

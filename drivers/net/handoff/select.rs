@@ -9,10 +9,15 @@
 //! peers). Content policies plug in there and read the same inputs, the
 //! request bytes included.
 
+use crate::config::{Config, Policy as CfgPolicy};
 use crate::ingress::Pkt;
+use crate::netns::Shared;
 use crate::peers::PeerSet;
-use crate::proto::select::{self, Candidate, Choice, Policy, Request, SelfNode};
+use crate::proto::maglev;
+use crate::proto::select::{self, Candidate, Choice, HashTable, Policy, Request, SelfNode};
+use kernel::alloc::KVVec;
 use kernel::prelude::*;
+use kernel::sync::rcu::Guard;
 
 /// Peers whose candidates are built on the stack; beyond, in an allocation.
 const STACK_CANDIDATES: usize = 32;
@@ -32,33 +37,99 @@ pub(crate) fn choose(pkt: &Pkt<'_>, request: &[u8]) -> Node {
     let Some(svc) = pkt.svc else {
         return Node::Local;
     };
-    if svc.policy == Policy::Local {
-        return Node::Local;
-    }
-    let st = &pkt.hn.st;
-    let (Some(_), Some(peers)) = (st.tunnel(pkt.guard), st.peers(pkt.guard)) else {
-        return Node::Local;
-    };
-    let sync = st.sync(pkt.guard).map(|s| s.handler());
-    let me = SelfNode {
-        weight: peers.self_weight,
-        load: sync.map_or(0, |s| s.own_load()),
-    };
-    let req = Request { bytes: request };
-    let rnd = kernel::random::u32();
-    let choice = with_candidates(peers, |c| select::select(svc.policy, &me, c, &req, rnd));
-    match choice {
+    let client = pkt.tuple.saddr.to_ne_bytes();
+    match decide(&pkt.hn.st, pkt.guard, svc.policy, request, &client, kernel::random::u32()) {
         Choice::Local => {
-            if let Some(s) = sync {
-                s.note_kept();
+            if let Some(s) = pkt.hn.st.sync(pkt.guard) {
+                s.handler().note_kept();
             }
             Node::Local
         }
         Choice::Peer(id) => {
-            if let Some(p) = peers.by_id(id) {
+            if let Some(p) = pkt.hn.st.peers(pkt.guard).and_then(|p| p.by_id(id)) {
                 p.sync.note_handed();
             }
             Node::Peer(id)
+        }
+    }
+}
+
+/// The choice of `policy` for a connection of `client` with the request
+/// bytes `request`, as the instance `st` stands now (`rnd` drawn by the
+/// caller). Without a redistribution socket: local.
+pub(crate) fn decide(
+    st: &Shared,
+    guard: &Guard,
+    policy: Policy,
+    request: &[u8],
+    client: &[u8],
+    rnd: u32,
+) -> Choice {
+    if policy == Policy::Local {
+        return Choice::Local;
+    }
+    let (Some(_), Some(peers)) = (st.tunnel(guard), st.peers(guard)) else {
+        return Choice::Local;
+    };
+    let me = SelfNode {
+        weight: peers.self_weight,
+        load: st.sync(guard).map_or(0, |s| s.handler().own_load()),
+    };
+    let req = Request {
+        bytes: request,
+        client,
+        hash: st.hash(guard).map(HashRt::table),
+    };
+    with_candidates(peers, |c| select::select(policy, &me, c, &req, rnd))
+}
+
+/// The consistent-hash table of an instance, over this node and its peers.
+pub(crate) struct HashRt {
+    slots: KVVec<u16>,
+    nodes: KVec<u32>,
+    self_id: u32,
+}
+
+impl HashRt {
+    /// The table for `cfg`, if a service of it chooses by hash and the node
+    /// has an id (peers know it by it). Process context: the table takes
+    /// 128 KiB and a few milliseconds to build.
+    pub(crate) fn of(cfg: &Config) -> Result<Option<Self>> {
+        let me = cfg.node.id;
+        if me == 0 || !cfg.services().iter().any(|s| s.policy == CfgPolicy::Hash) {
+            return Ok(None);
+        }
+        // This node's id among its peers', ascending (the peers are kept
+        // sorted by id): the table must not depend on the order they were
+        // added in.
+        let n = cfg.peers().len() + 1;
+        let mut nodes = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut mine = false;
+        for p in cfg.peers() {
+            if !mine && me < p.id {
+                nodes.push(me, GFP_KERNEL)?;
+                mine = true;
+            }
+            nodes.push(p.id, GFP_KERNEL)?;
+        }
+        if !mine {
+            nodes.push(me, GFP_KERNEL)?;
+        }
+        let mut slots = KVVec::from_elem(0u16, maglev::TABLE_SIZE, GFP_KERNEL)?;
+        let mut next = KVec::from_elem(0u32, n, GFP_KERNEL)?;
+        maglev::build(&nodes, &mut slots, &mut next).map_err(|_| EINVAL)?;
+        Ok(Some(Self {
+            slots,
+            nodes,
+            self_id: me,
+        }))
+    }
+
+    fn table(&self) -> HashTable<'_> {
+        HashTable {
+            slots: &self.slots,
+            nodes: &self.nodes,
+            self_id: self.self_id,
         }
     }
 }

@@ -217,13 +217,14 @@ impl ServiceSet {
     }
 }
 
-/// The selection policy of a configured one: local, weighted or least-load,
-/// the ones `service add` accepts until the content policies exist (it
-/// refuses the others with `EOPNOTSUPP`).
+/// The selection policy of a configured one: local, weighted, least-load or
+/// hash, the ones `service add` accepts until the content policies exist
+/// (it refuses the others with `EOPNOTSUPP`).
 fn select_policy(p: config::Policy) -> Policy {
     match p {
         config::Policy::Weighted => Policy::Weighted,
         config::Policy::LeastLoad => Policy::LeastLoad,
+        config::Policy::Hash => Policy::Hash,
         _ => Policy::Local,
     }
 }

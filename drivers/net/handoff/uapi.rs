@@ -56,8 +56,9 @@ uapi_consts! {
     HANDOFF_CMD_PEER_DOWN: u8 = 13;
     HANDOFF_CMD_SERVICE_CHANGE: u8 = 14;
     HANDOFF_CMD_CONN_FILL: u8 = 15;
-    __HANDOFF_CMD_MAX: u8 = 16;
-    HANDOFF_CMD_MAX: u8 = 15;
+    HANDOFF_CMD_SELECT_GET: u8 = 16;
+    __HANDOFF_CMD_MAX: u8 = 17;
+    HANDOFF_CMD_MAX: u8 = 16;
 
     // enum handoff_attr
     HANDOFF_A_UNSPEC: u16 = 0;
@@ -70,8 +71,9 @@ uapi_consts! {
     HANDOFF_A_SCOPE: u16 = 7;
     HANDOFF_A_CHANGE: u16 = 8;
     HANDOFF_A_COUNT: u16 = 9;
-    __HANDOFF_A_MAX: u16 = 10;
-    HANDOFF_A_MAX: u16 = 9;
+    HANDOFF_A_CLIENT: u16 = 10;
+    __HANDOFF_A_MAX: u16 = 11;
+    HANDOFF_A_MAX: u16 = 10;
 
     // enum handoff_node_attr
     HANDOFF_A_NODE_UNSPEC: u16 = 0;
@@ -122,8 +124,9 @@ uapi_consts! {
     HANDOFF_POLICY_HOST_URI: u32 = 4;
     HANDOFF_POLICY_COOKIE: u32 = 5;
     HANDOFF_POLICY_TLS_SNI: u32 = 6;
-    __HANDOFF_POLICY_MAX: u32 = 7;
-    HANDOFF_POLICY_MAX: u32 = 6;
+    HANDOFF_POLICY_HASH: u32 = 7;
+    __HANDOFF_POLICY_MAX: u32 = 8;
+    HANDOFF_POLICY_MAX: u32 = 7;
 
     // enum handoff_policy_attr
     HANDOFF_A_POLICY_UNSPEC: u16 = 0;

@@ -131,6 +131,11 @@
  *	entries, clients 198.18.0.0/16, into the forward table, as if that many
  *	connections had been handed to the peer (they count against the
  *	service's MAX_FORWARD).  For tests of large tables.
+ * @HANDOFF_CMD_SELECT_GET: do.  Request: HANDOFF_A_SERVICE (_ADDR, _PORT) and
+ *	HANDOFF_A_CLIENT.  Reply: HANDOFF_A_NODE with _ID: the node a new
+ *	connection of that client to the service goes to now (this node's id,
+ *	0 while it has none).  For the policies whose choice follows from the
+ *	client alone: LOCAL and HASH; -EOPNOTSUPP for the others.
  * @__HANDOFF_CMD_MAX: internal: one past the highest value.
  */
 enum handoff_cmd {
@@ -150,6 +155,7 @@ enum handoff_cmd {
 	HANDOFF_CMD_PEER_DOWN,
 	HANDOFF_CMD_SERVICE_CHANGE,
 	HANDOFF_CMD_CONN_FILL,
+	HANDOFF_CMD_SELECT_GET,
 
 	__HANDOFF_CMD_MAX,
 };
@@ -176,6 +182,8 @@ enum handoff_cmd {
  * @HANDOFF_A_CHANGE: NLA_U32, enum handoff_change.  SERVICE_CHANGE events.
  * @HANDOFF_A_COUNT: NLA_U32, 1..32767.  CONN_FILL requests: how many
  *	entries.
+ * @HANDOFF_A_CLIENT: NLA_BINARY, 4 or 16 bytes.  SELECT_GET requests: the
+ *	client's address.
  * @__HANDOFF_A_MAX: internal: one past the highest value.
  */
 enum handoff_attr {
@@ -189,6 +197,7 @@ enum handoff_attr {
 	HANDOFF_A_SCOPE,
 	HANDOFF_A_CHANGE,
 	HANDOFF_A_COUNT,
+	HANDOFF_A_CLIENT,
 
 	__HANDOFF_A_MAX,
 };
@@ -358,6 +367,13 @@ enum handoff_iface_attr {
  * @HANDOFF_POLICY_TLS_SNI: the first HANDOFF_A_POLICY_RULE whose _HOST matches
  *	the TLS ClientHello server_name names the node (_PATH is not allowed);
  *	no match or no SNI: the fallback policy.
+ * @HANDOFF_POLICY_HASH: by the client's address, the same node for the same
+ *	client on every front: a consistent-hash table (Maglev, 65537 slots)
+ *	over this node and its peers by node id, the same whatever the order
+ *	the peers were added in.  A node that cannot take the client (DOWN,
+ *	weight 0, no forward endpoint) is skipped by hashing the address again
+ *	(up to 8 times), so that only its clients move.  Needs this node's id.
+ *	No parameters.
  * @__HANDOFF_POLICY_MAX: internal: one past the highest value.
  */
 enum handoff_policy {
@@ -367,6 +383,7 @@ enum handoff_policy {
 	HANDOFF_POLICY_HOST_URI,
 	HANDOFF_POLICY_COOKIE,
 	HANDOFF_POLICY_TLS_SNI,
+	HANDOFF_POLICY_HASH,
 
 	__HANDOFF_POLICY_MAX,
 };

@@ -75,6 +75,9 @@ pub enum Command {
     ServiceAdd(Service, Vec<String>),
     ServiceDel(Service),
     ServiceShow(Option<Service>),
+    /// `service select VIP:PORT client ADDR`: the service (address and
+    /// port only) and the client's address.
+    ServiceSelect(Service, IpAddr),
     PeerAdd(Peer),
     PeerDel(u32),
     PeerShow(Option<u32>),
@@ -279,6 +282,7 @@ enum Verb {
     Show,
     Set,
     Flush,
+    Select,
     Help,
 }
 
@@ -288,9 +292,17 @@ const SERVICE_VERBS: &[(&str, Verb)] = &[
     ("delete", Verb::Del),
     ("show", Verb::Show),
     ("list", Verb::Show),
+    ("select", Verb::Select),
     ("help", Verb::Help),
 ];
-const PEER_VERBS: &[(&str, Verb)] = SERVICE_VERBS;
+const PEER_VERBS: &[(&str, Verb)] = &[
+    ("add", Verb::Add),
+    ("del", Verb::Del),
+    ("delete", Verb::Del),
+    ("show", Verb::Show),
+    ("list", Verb::Show),
+    ("help", Verb::Help),
+];
 const NODE_VERBS: &[(&str, Verb)] = &[
     ("set", Verb::Set),
     ("show", Verb::Show),
@@ -333,6 +345,7 @@ enum Kw {
     SyncAddress,
     SyncInterval,
     DeadIntervals,
+    Client,
 }
 
 const SERVICE_ADD_KWS: &[(&str, Kw)] = &[
@@ -364,6 +377,7 @@ const NODE_SET_KWS: &[(&str, Kw)] = &[
     ("dead-intervals", Kw::DeadIntervals),
 ];
 const RULE_KWS: &[(&str, Kw)] = &[("node", Kw::Node)];
+const SELECT_KWS: &[(&str, Kw)] = &[("client", Kw::Client)];
 
 /// The canonical spelling of a keyword, for messages.
 fn kw_name(table: &[(&'static str, Kw)], kw: Kw) -> &'static str {
@@ -659,6 +673,7 @@ fn parse_inner(p: &mut Parser) -> R<Command> {
             Command::ServiceDel(service_key(p, true)?.expect("required"))
         }
         (Object::Service, Verb::Show) => Command::ServiceShow(service_key(p, false)?),
+        (Object::Service, Verb::Select) => service_select(p)?,
         (Object::Peer, Verb::Add) => peer_add(p)?,
         (Object::Peer, Verb::Del) => Command::PeerDel(peer_id(p, true)?.expect("required")),
         (Object::Peer, Verb::Show) => Command::PeerShow(peer_id(p, false)?),
@@ -806,6 +821,43 @@ fn service_add(p: &mut Parser) -> R<Command> {
     }
     svc.params = params;
     Ok(Command::ServiceAdd(svc, devs))
+}
+
+/// `service select VIP:PORT client ADDR`: the client's address, without a
+/// port (the choice follows from the address alone), of the service's
+/// family.
+fn service_select(p: &mut Parser) -> R<Command> {
+    let svc = service_key(p, true)?.expect("required");
+    let mut client = None;
+    while let Some(w) = p.word()? {
+        let kw = p.keyword(w, SELECT_KWS)?;
+        let name = kw_name(SELECT_KWS, kw);
+        let v = p.value(name)?;
+        let (ip, port) = parse_addr_port(v, Port::Optional)?;
+        if port.is_some() {
+            return Err(Error::Usage(format!(
+                "invalid client \"{v}\" (no port: the choice is by address alone)"
+            ))
+            .into());
+        }
+        check_unicast(ip, v)?;
+        if ip.is_ipv4() != svc.addr.is_ipv4() {
+            let (client_family, service_family) = if ip.is_ipv4() {
+                ("IPv4", "IPv6")
+            } else {
+                ("IPv6", "IPv4")
+            };
+            return Err(Error::Usage(format!(
+                "invalid client \"{v}\" ({client_family}, the service is {service_family})"
+            ))
+            .into());
+        }
+        set_once(&mut client, ip, name)?;
+    }
+    let Some(client) = client else {
+        return Err(Error::Usage(format!("missing \"client ADDR\" (try \"{}\")", p.hint)).into());
+    };
+    Ok(Command::ServiceSelect(svc, client))
 }
 
 fn peer_id(p: &mut Parser, required: bool) -> R<Option<u32>> {
@@ -973,6 +1025,7 @@ mod tests {
             .chain(
                 [
                     SERVICE_VERBS,
+                    PEER_VERBS,
                     NODE_VERBS,
                     CONN_VERBS,
                     STATS_VERBS,
@@ -982,9 +1035,15 @@ mod tests {
                 .flat_map(|t| t.iter().map(|(w, _)| *w)),
             )
             .chain(
-                [SERVICE_ADD_KWS, PEER_ADD_KWS, NODE_SET_KWS, RULE_KWS]
-                    .iter()
-                    .flat_map(|t| t.iter().map(|(w, _)| *w)),
+                [
+                    SERVICE_ADD_KWS,
+                    PEER_ADD_KWS,
+                    NODE_SET_KWS,
+                    RULE_KWS,
+                    SELECT_KWS,
+                ]
+                .iter()
+                .flat_map(|t| t.iter().map(|(w, _)| *w)),
             );
         // Every word of a bold span (**handoff service add** has three).
         let bold: Vec<&str> = man
@@ -1259,6 +1318,10 @@ mod tests {
             "ambiguous policy \"l\": local, least-load"
         );
         assert_eq!(
+            usage("service add 10.0.0.1:80 policy h"),
+            "ambiguous policy \"h\": host-uri, hash"
+        );
+        assert_eq!(
             usage("service add 10.0.0.1:80 syn 5"),
             "ambiguous keyword \"syn\": syn-timeout, syncookies"
         );
@@ -1274,9 +1337,159 @@ mod tests {
     }
 
     #[test]
-    fn service_show_s_is_show() {
-        // "s" under service is only "show" (no other verb starts with s).
-        assert_eq!(cmd("service s"), Command::ServiceShow(None));
+    fn service_s_is_ambiguous() {
+        // "s" under service is "show" or "select"; "sh" and "se" are not
+        // ambiguous.  Under peer, "s" is still only "show".
+        assert_eq!(usage("service s"), "ambiguous command \"s\": show, select");
+        assert_eq!(cmd("service sh"), Command::ServiceShow(None));
+        assert_eq!(
+            cmd("service se 10.0.0.1:80 c 10.0.0.9"),
+            cmd("service select 10.0.0.1:80 client 10.0.0.9")
+        );
+        assert_eq!(cmd("peer s"), Command::PeerShow(None));
+        assert_eq!(
+            usage("peer select 2"),
+            "unknown command \"select\" (try \"handoff peer help\")"
+        );
+    }
+
+    /// `service select VIP:PORT client ADDR`: any address form without a
+    /// port, of the service's family.
+    #[test]
+    fn service_select() {
+        let select = |vip: &str, port: u16, client: &str| {
+            Command::ServiceSelect(svc(vip, port), client.parse().unwrap())
+        };
+        assert_eq!(
+            cmd("service select 10.0.0.1:80 client 198.51.100.7"),
+            select("10.0.0.1", 80, "198.51.100.7")
+        );
+        assert_eq!(
+            cmd("service select [2001:db8::1]:443 client 2001:db8:1::7"),
+            select("2001:db8::1", 443, "2001:db8:1::7")
+        );
+        assert_eq!(
+            cmd("service select [2001:db8::1]:443 client [2001:db8:1::7]"),
+            select("2001:db8::1", 443, "2001:db8:1::7")
+        );
+        // Abbreviated; options anywhere; a v4-mapped client of an IPv6
+        // service is an IPv6 address.
+        assert_eq!(
+            cmd("-j serv sel 10.0.0.1:80 -p cl 10.0.0.9"),
+            select("10.0.0.1", 80, "10.0.0.9")
+        );
+        let (opts, _) = ok("service select 10.0.0.1:80 client 10.0.0.9 -j");
+        assert_eq!(opts.format, Format::Json);
+        assert_eq!(
+            cmd("service select [2001:db8::1]:80 client ::ffff:10.0.0.9"),
+            select("2001:db8::1", 80, "::ffff:10.0.0.9")
+        );
+        // help anywhere: the service usage.
+        for line in [
+            "service select help",
+            "service select 10.0.0.1:80 help",
+            "service select 10.0.0.1:80 client 10.0.0.9 help",
+        ] {
+            assert_eq!(cmd(line), Command::Help(Some(Object::Service)), "{line}");
+        }
+    }
+
+    #[test]
+    fn service_select_errors() {
+        let cases = [
+            (
+                "service select",
+                "missing VIP:PORT (try \"handoff service help\")",
+            ),
+            (
+                "service select 10.0.0.1:80",
+                "missing \"client ADDR\" (try \"handoff service help\")",
+            ),
+            (
+                "service select 10.0.0.1:80 client",
+                "missing argument for \"client\" (try \"handoff service help\")",
+            ),
+            (
+                "service select 10.0.0.1 client 10.0.0.9",
+                "missing port in \"10.0.0.1\"",
+            ),
+            (
+                "service select 239.1.1.1:80 client 10.0.0.9",
+                "invalid address \"239.1.1.1\" in \"239.1.1.1:80\" (must be a unicast address)",
+            ),
+            (
+                "service select 10.0.0.1:80 client 10.0.0.300",
+                "invalid address \"10.0.0.300\"",
+            ),
+            (
+                "service select 10.0.0.1:80 client host9",
+                "invalid address \"host9\"",
+            ),
+            (
+                "service select 10.0.0.1:80 client 10.0.0.9:5000",
+                "invalid client \"10.0.0.9:5000\" (no port: the choice is by address alone)",
+            ),
+            (
+                "service select [2001:db8::1]:80 client [2001:db8::9]:5000",
+                "invalid client \"[2001:db8::9]:5000\" (no port: the choice is by address alone)",
+            ),
+            (
+                "service select 10.0.0.1:80 client 0.0.0.0",
+                "invalid address \"0.0.0.0\" (must be a unicast address)",
+            ),
+            (
+                "service select 10.0.0.1:80 client 255.255.255.255",
+                "invalid address \"255.255.255.255\" (must be a unicast address)",
+            ),
+            (
+                "service select [2001:db8::1]:80 client ff02::1",
+                "invalid address \"ff02::1\" (must be a unicast address)",
+            ),
+            (
+                "service select 10.0.0.1:80 client 2001:db8::9",
+                "invalid client \"2001:db8::9\" (IPv6, the service is IPv4)",
+            ),
+            (
+                "service select [2001:db8::1]:80 client 10.0.0.9",
+                "invalid client \"10.0.0.9\" (IPv4, the service is IPv6)",
+            ),
+            (
+                "service select 10.0.0.1:80 client 10.0.0.9 client 10.0.0.10",
+                "duplicate \"client\"",
+            ),
+            (
+                "service select 10.0.0.1:80 10.0.0.9",
+                "unknown keyword \"10.0.0.9\" (try \"handoff service help\")",
+            ),
+            (
+                "service select 10.0.0.1:80 client 10.0.0.9 policy hash",
+                "unknown keyword \"policy\" (try \"handoff service help\")",
+            ),
+            (
+                "service select client 10.0.0.9",
+                "invalid address \"client\"",
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(usage(line), want, "for {line:?}");
+        }
+    }
+
+    /// A batch line: `service select` as on the command line, with the
+    /// command line's options.
+    #[test]
+    fn service_select_in_a_batch_line() {
+        let json = Opts {
+            format: Format::Json,
+            details: false,
+        };
+        assert_eq!(
+            parse_line(&args("service select 10.0.0.1:80 client 10.0.0.9"), json),
+            Ok((
+                json,
+                Command::ServiceSelect(svc("10.0.0.1", 80), "10.0.0.9".parse().unwrap())
+            ))
+        );
     }
 
     #[test]
@@ -1441,6 +1654,9 @@ mod tests {
             ("weighted", HANDOFF_POLICY_WEIGHTED),
             ("host-uri", HANDOFF_POLICY_HOST_URI),
             ("tls", HANDOFF_POLICY_TLS_SNI),
+            ("hash", HANDOFF_POLICY_HASH),
+            ("has", HANDOFF_POLICY_HASH),
+            ("ho", HANDOFF_POLICY_HOST_URI),
         ] {
             let Command::ServiceAdd(s, _) = cmd(&format!("service add 10.0.0.1:80 policy {word}"))
             else {
@@ -1621,6 +1837,22 @@ mod tests {
             (
                 "service add 10.0.0.1:80 policy cookie name a fallback cookie",
                 "invalid fallback policy \"cookie\" (must be local, least-load or weighted)",
+            ),
+            (
+                "service add 10.0.0.1:80 policy host-uri fallback hash",
+                "invalid fallback policy \"hash\" (must be local, least-load or weighted)",
+            ),
+            (
+                "service add 10.0.0.1:80 policy hash fallback local",
+                "\"fallback\" needs policy host-uri, cookie or tls-sni",
+            ),
+            (
+                "service add 10.0.0.1:80 policy hash match a.com node 2",
+                "\"match\" needs policy host-uri or tls-sni",
+            ),
+            (
+                "service add 10.0.0.1:80 policy hash name SRV",
+                "\"name\" needs policy cookie",
             ),
             (
                 "service del 10.0.0.1:80 extra",

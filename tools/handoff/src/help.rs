@@ -20,9 +20,11 @@ Usage: handoff service add VIP:PORT [ dev IFNAME ]... [ policy POLICY ]
                            [ syncookies SYNCOOKIES ] [ first-data-wait MS ]
        handoff service del VIP:PORT
        handoff service show [ VIP:PORT ]
+       handoff service select VIP:PORT client ADDR
        handoff service help
 where  VIP:PORT := { IPV4:PORT | [IPV6]:PORT }
-       POLICY := { local | least-load | weighted
+       ADDR := { IPV4 | IPV6 | [IPV6] }
+       POLICY := { local | least-load | weighted | hash
                  | host-uri [ match [HOST][/PATH] node ID ]... [ fallback FALLBACK ]
                  | cookie name COOKIE [ fallback FALLBACK ]
                  | tls-sni [ match SERVER-NAME node ID ]... [ fallback FALLBACK ] }

@@ -118,18 +118,21 @@ fn execute_with(opts: &Opts, cmd: &Command, genl: &mut Option<netlink::Genl>) ->
     };
     let replies = sock.request(&req).inspect_err(|_| *genl = None)?;
     let records = request::records(cmd, &replies, &ifname)?;
-    let is_show = matches!(
-        cmd,
+    match cmd {
         Command::ServiceShow(_)
-            | Command::PeerShow(_)
-            | Command::NodeShow
-            | Command::ConnShow(_)
-            | Command::Stats
-    );
-    if is_show {
-        write_out(&render(&records, opts.format))?;
+        | Command::PeerShow(_)
+        | Command::NodeShow
+        | Command::ConnShow(_)
+        | Command::Stats => write_out(&render(&records, opts.format)),
+        // One answer: `node N`, or one JSON object.
+        Command::ServiceSelect(..) => match records.first() {
+            Some(rec) => write_out(&render_one(rec, opts.format)),
+            None => Err(Error::Fail(
+                "malformed reply from the kernel: no node selected".to_string(),
+            )),
+        },
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn monitor(opts: &Opts) -> Result<(), Error> {

@@ -19,9 +19,11 @@ pub const POLICY_NAMES: Names = &[
     (HANDOFF_POLICY_HOST_URI, "host-uri"),
     (HANDOFF_POLICY_COOKIE, "cookie"),
     (HANDOFF_POLICY_TLS_SNI, "tls-sni"),
+    (HANDOFF_POLICY_HASH, "hash"),
 ];
 
-/// Policies that may serve as a fallback.
+/// Policies that may serve as a fallback (not `hash`, nor the ones with
+/// parameters).
 pub const FALLBACK_NAMES: Names = &[
     (HANDOFF_POLICY_LOCAL, "local"),
     (HANDOFF_POLICY_LEAST_LOAD, "least-load"),
@@ -568,6 +570,18 @@ impl Node {
             .opt_num("dead-intervals", self.dead_intervals);
         r
     }
+}
+
+/// The reply of SELECT_GET (`service select`), HANDOFF_A_NODE with _ID: the
+/// node a new connection of the client goes to, as `node N` (0: this node,
+/// while it has no id).
+pub fn selection_record(attrs: &[RawAttr]) -> Result<Record, Error> {
+    let id = Node::from_raw(attrs)?.id.ok_or_else(|| {
+        Error::Fail("malformed reply from the kernel: selection without node id".to_string())
+    })?;
+    let mut r = Record::new();
+    r.num("node", id);
+    Ok(r)
 }
 
 // ---------------------------------------------------------------------------
@@ -1490,6 +1504,53 @@ mod tests {
                 json
             );
         }
+    }
+
+    /// Policy hash: a name like the others in show and JSON, no parameters,
+    /// not a fallback.
+    #[test]
+    fn hash_policy() {
+        assert_eq!(name_of(POLICY_NAMES, HANDOFF_POLICY_HASH), "hash");
+        assert!(FALLBACK_NAMES.iter().all(|(_, n)| *n != "hash"));
+        let raw = roundtrip(vec![
+            Attr::addr(HANDOFF_A_SERVICE_ADDR, "192.0.2.40".parse().unwrap()),
+            Attr::u16(HANDOFF_A_SERVICE_PORT, 80),
+            Attr::u8(HANDOFF_A_SERVICE_PROTOCOL, 6),
+            Attr::u32(HANDOFF_A_SERVICE_POLICY, HANDOFF_POLICY_HASH),
+            Attr::u32(HANDOFF_A_SERVICE_MAX_TEMPORARY, 16384),
+        ]);
+        let s = Service::from_raw(&raw).unwrap();
+        assert_eq!(s.policy, Some(HANDOFF_POLICY_HASH));
+        let r = s.to_record(&ifname);
+        assert_eq!(
+            r.human(),
+            "service 192.0.2.40:80 protocol tcp policy hash max-temporary 16384"
+        );
+        assert_eq!(r.json()["policy"], "hash");
+    }
+
+    /// SELECT_GET's reply: `node N`, `{"node":N}`; 0 is a value (this node
+    /// without an id); attributes other than the id are ignored.
+    #[test]
+    fn selection() {
+        for id in [0, 3, u32::MAX] {
+            let raw = roundtrip(vec![Attr::u32(HANDOFF_A_NODE_ID, id)]);
+            let r = selection_record(&raw).unwrap();
+            assert_eq!(r.human(), format!("node {id}"));
+            assert_eq!(r.json(), serde_json::json!({ "node": id }));
+        }
+        let raw = roundtrip(vec![
+            Attr::u32(HANDOFF_A_NODE_WEIGHT, 1),
+            Attr::u32(HANDOFF_A_NODE_ID, 2),
+        ]);
+        assert_eq!(selection_record(&raw).unwrap().human(), "node 2");
+        let raw = roundtrip(vec![Attr::u32(HANDOFF_A_NODE_WEIGHT, 1)]);
+        assert_eq!(
+            selection_record(&raw).unwrap_err(),
+            Error::Fail("malformed reply from the kernel: selection without node id".into())
+        );
+        let raw = roundtrip(vec![Attr::u16(HANDOFF_A_NODE_ID, 2)]);
+        assert!(selection_record(&raw).is_err());
     }
 
     #[test]

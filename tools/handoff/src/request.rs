@@ -3,7 +3,7 @@
 
 use crate::args::{Command, Opts};
 use crate::attr::Attr;
-use crate::model::{Conn, IfName, Node, Peer, Service, Stats};
+use crate::model::{selection_record, Conn, IfName, Node, Peer, Service, Stats};
 use crate::netlink::{HandoffMsg, Request};
 use crate::output::Record;
 use crate::uapi::*;
@@ -47,6 +47,11 @@ pub fn build(cmd: &Command, opts: &Opts, ifindex: IfIndex) -> Result<Option<Requ
             req(HANDOFF_CMD_SERVICE_GET, false, vec![service_key(svc)])
         }
         Command::ServiceShow(None) => req(HANDOFF_CMD_SERVICE_GET, true, vec![]),
+        Command::ServiceSelect(svc, client) => req(
+            HANDOFF_CMD_SELECT_GET,
+            false,
+            vec![service_key(svc), Attr::addr(HANDOFF_A_CLIENT, *client)],
+        ),
         Command::PeerAdd(peer) => req(
             HANDOFF_CMD_PEER_ADD,
             false,
@@ -97,6 +102,9 @@ pub fn records(
                 .map(|a| Conn::from_raw(&a).map(|c| c.to_record()))
                 .transpose()?,
             Command::Stats => Some(Stats::from_msg(&msg.raw)?.to_record()),
+            Command::ServiceSelect(..) => nested(msg, HANDOFF_A_NODE)?
+                .map(|a| selection_record(&a))
+                .transpose()?,
             _ => None,
         };
         out.extend(rec);
@@ -300,6 +308,64 @@ mod tests {
         assert_eq!((cmd, flags, raw.len()), (HANDOFF_CMD_SERVICE_GET, DUMP, 0));
     }
 
+    /// `service select VIP:PORT client ADDR`: SELECT_GET, a "do", with the
+    /// service's address and port (nothing else) and the top-level client
+    /// address, 4 or 16 bytes in network order.
+    #[test]
+    fn service_select() {
+        let (cmd, flags, raw) = wire(&request("service select 10.0.0.1:80 client 198.51.100.7"));
+        assert_eq!((cmd, flags), (HANDOFF_CMD_SELECT_GET, DO));
+        assert_eq!(raw.len(), 2, "{raw:?}");
+        assert_eq!(raw[0].kind, HANDOFF_A_SERVICE);
+        let inner = raw[0].get_nested().unwrap();
+        let kinds: Vec<u16> = inner.iter().map(|a| a.kind).collect();
+        assert_eq!(kinds, [HANDOFF_A_SERVICE_ADDR, HANDOFF_A_SERVICE_PORT]);
+        assert_eq!(
+            Service::from_raw(&inner).unwrap(),
+            Service::new("10.0.0.1".parse().unwrap(), 80)
+        );
+        assert_eq!(
+            (raw[1].kind, raw[1].value.as_slice()),
+            (HANDOFF_A_CLIENT, &[198, 51, 100, 7][..])
+        );
+
+        let (cmd, _, raw) = wire(&request(
+            "service select [2001:db8::1]:443 client 2001:db8:1::7",
+        ));
+        assert_eq!(cmd, HANDOFF_CMD_SELECT_GET);
+        assert_eq!(raw[1].kind, HANDOFF_A_CLIENT);
+        assert_eq!(raw[1].value.len(), 16);
+        assert_eq!(
+            raw[1].get_addr().unwrap(),
+            "2001:db8:1::7".parse::<std::net::IpAddr>().unwrap()
+        );
+        let svc = Service::from_raw(&raw[0].get_nested().unwrap()).unwrap();
+        assert_eq!((svc.addr, svc.port), ("2001:db8::1".parse().unwrap(), 443));
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn exact_bytes_of_service_select() {
+        let bytes = request("service select 10.0.0.1:80 client 10.0.0.9").to_bytes(0x1d, 42);
+        #[rustfmt::skip]
+        let want: &[u8] = &[
+            48, 0, 0, 0,        // nlmsg_len
+            0x1d, 0,            // nlmsg_type: the family id
+            5, 0,               // NLM_F_REQUEST | NLM_F_ACK
+            42, 0, 0, 0,        // nlmsg_seq
+            0, 0, 0, 0,         // nlmsg_pid
+            16, 1, 0, 0,        // genlmsghdr: HANDOFF_CMD_SELECT_GET (16), version 1
+            20, 0, 2, 0x80,     // HANDOFF_A_SERVICE | NLA_F_NESTED, 20 bytes
+            8, 0, 1, 0,         //   HANDOFF_A_SERVICE_ADDR, 4 bytes
+            10, 0, 0, 1,
+            6, 0, 2, 0,         //   HANDOFF_A_SERVICE_PORT, u16 80
+            80, 0, 0, 0,
+            8, 0, 10, 0,        // HANDOFF_A_CLIENT (10), 4 bytes, network order
+            10, 0, 0, 9,
+        ];
+        assert_eq!(bytes, want);
+    }
+
     #[test]
     fn peer_commands() {
         let (cmd, flags, raw) = wire(&request("peer add 2 address [2001:db8::2]:7000 weight 5"));
@@ -448,7 +514,13 @@ mod tests {
 
     #[test]
     fn no_request_for_local_commands() {
-        for line in ["help", "-V", "monitor", "service help"] {
+        for line in [
+            "help",
+            "-V",
+            "monitor",
+            "service help",
+            "service select help",
+        ] {
             let args: Vec<String> = line.split(' ').map(str::to_string).collect();
             let (opts, cmd) = parse(&args).unwrap();
             assert!(
@@ -546,6 +618,32 @@ mod tests {
              {\"peer\":3,\"address\":\"10.0.0.3:7000\",\"weight\":1,\"state\":\"unknown\",\
              \"sync-address\":\"10.1.0.3\"}]\n"
         );
+
+        // service select: the node of the reply's HANDOFF_A_NODE; a message
+        // without it is skipped.
+        let select = Command::ServiceSelect(svc.clone(), "10.0.0.9".parse().unwrap());
+        let msgs = vec![
+            reply(HANDOFF_CMD_SELECT_GET, vec![]),
+            reply(
+                HANDOFF_CMD_SELECT_GET,
+                vec![Attr::nested(
+                    HANDOFF_A_NODE,
+                    vec![Attr::u32(HANDOFF_A_NODE_ID, 3)],
+                )],
+            ),
+        ];
+        let recs = records(&select, &msgs, &|i| format!("if{i}")).unwrap();
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].human(), "node 3");
+        assert_eq!(
+            crate::output::render_one(&recs[0], crate::output::Format::Json),
+            "{\"node\":3}\n"
+        );
+        let msgs = vec![reply(
+            HANDOFF_CMD_SELECT_GET,
+            vec![Attr::nested(HANDOFF_A_NODE, vec![])],
+        )];
+        assert!(records(&select, &msgs, &|i| format!("if{i}")).is_err());
 
         // node show.
         let msgs = vec![reply(

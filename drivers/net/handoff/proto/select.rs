@@ -58,12 +58,11 @@ pub fn load_of(conns: u32, queue_len: u32) -> u32 {
 /// A redistribution policy.
 ///
 /// Policies to be added here, each a new variant handled in [`select`]
-/// (all but `Hash` are in the UAPI's `enum handoff_policy` already):
-/// `HostUri` (by the HTTP Host header and path in [`Request::bytes`]),
-/// `Cookie` (by an HTTP cookie naming the node), `TlsSni` (by the server
-/// name of a TLS ClientHello) and `Hash` (by client address, for affinity;
-/// see [`super::maglev`]). Content policies fall back to another policy
-/// when the request does not decide.
+/// (they are in the UAPI's `enum handoff_policy` already): `HostUri` (by
+/// the HTTP Host header and path in [`Request::bytes`]), `Cookie` (by an
+/// HTTP cookie naming the node) and `TlsSni` (by the server name of a TLS
+/// ClientHello). Content policies fall back to another policy when the
+/// request does not decide.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Policy {
     /// Every connection stays on the node that accepted it.
@@ -93,6 +92,34 @@ pub enum Policy {
     /// is never chosen, and the load gap stays small (the "power of two
     /// choices").
     LeastLoad,
+    /// By the client's address: [`Request::hash`] names the node, the same
+    /// on every front that has the same nodes.
+    ///
+    /// The table ([`super::maglev`]) maps a hash of the address to one of
+    /// the nodes (this node and its peers, by id); when that node cannot
+    /// take the connection (an unusable peer, or a weight of 0, this node
+    /// included) the address with one more byte, 1 to [`HASH_PROBES`], is
+    /// looked up instead. A node that becomes unusable thus moves only its
+    /// own clients, each to the same node on every front that sees the same
+    /// nodes unusable. No table, or no usable node within the probes:
+    /// [`Choice::Local`].
+    Hash,
+}
+
+/// How many times [`Policy::Hash`] hashes an address again when its node
+/// cannot take the connection: with `u` of `n` nodes unusable, a client is
+/// left without a node (kept local) with probability `(u / n)^9`.
+pub const HASH_PROBES: u8 = 8;
+
+/// A consistent-hash table and the nodes its slots name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HashTable<'a> {
+    /// The slots ([`super::maglev::build`]): indexes into `nodes`.
+    pub slots: &'a [u16],
+    /// The node ids the table was built over, ascending.
+    pub nodes: &'a [u32],
+    /// This node's id (one of `nodes`).
+    pub self_id: u32,
 }
 
 /// What is known of the connection's request when the choice is made.
@@ -103,6 +130,21 @@ pub struct Request<'a> {
     /// and [`Policy::LeastLoad`], but part of the interface so that
     /// content policies plug in without changing the callers.
     pub bytes: &'a [u8],
+    /// The client's address (4 or 16 bytes, network order), for
+    /// [`Policy::Hash`].
+    pub client: &'a [u8],
+    /// The consistent-hash table, for [`Policy::Hash`]; `None` when the
+    /// node has none (no id yet).
+    pub hash: Option<HashTable<'a>>,
+}
+
+impl Request<'_> {
+    /// A request with nothing known.
+    pub const EMPTY: Request<'static> = Request {
+        bytes: &[],
+        client: &[],
+        hash: None,
+    };
 }
 
 /// The node for a connection under `policy`.
@@ -142,7 +184,53 @@ pub fn select(
         Policy::Local => Choice::Local,
         Policy::Weighted => weighted(me.weight, peers, rnd),
         Policy::LeastLoad => least_load(me, peers, rnd),
+        Policy::Hash => by_hash(me, peers, req),
     }
+}
+
+fn by_hash(me: &SelfNode, peers: &[Candidate], req: &Request<'_>) -> Choice {
+    let Some(t) = req.hash else {
+        return Choice::Local;
+    };
+    let takes = |id: u32| {
+        if id == t.self_id {
+            me.weight != 0
+        } else {
+            peers
+                .iter()
+                .any(|p| p.id == id && p.usable && p.weight != 0)
+        }
+    };
+    let mut key = [0u8; 17];
+    let n = req.client.len().min(16);
+    let (Some(dst), Some(src)) = (key.get_mut(..n), req.client.get(..n)) else {
+        return Choice::Local;
+    };
+    dst.copy_from_slice(src);
+    for probe in 0..=HASH_PROBES {
+        let k = if probe == 0 {
+            key.get(..n)
+        } else {
+            if let Some(b) = key.get_mut(n) {
+                *b = probe;
+            }
+            key.get(..n + 1)
+        };
+        let Some(id) = k
+            .and_then(|k| super::maglev::lookup(t.slots, k))
+            .and_then(|i| t.nodes.get(usize::from(i)).copied())
+        else {
+            return Choice::Local;
+        };
+        if takes(id) {
+            return if id == t.self_id {
+                Choice::Local
+            } else {
+                Choice::Peer(id)
+            };
+        }
+    }
+    Choice::Local
 }
 
 /// Peers a weighted choice may land on.
@@ -272,8 +360,12 @@ fn scale(rnd: u32, total: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::{vec, vec::Vec};
 
-    const REQ: Request<'static> = Request { bytes: b"GET /" };
+    const REQ: Request<'static> = Request {
+        bytes: b"GET /",
+        ..Request::EMPTY
+    };
 
     fn peer(id: u32, weight: u32) -> Candidate {
         Candidate {
@@ -409,13 +501,7 @@ mod tests {
             s ^= s << 17;
             let rnd = s as u32;
             let a = select(Policy::Weighted, &me(1), &peers, &REQ, rnd);
-            let b = select(
-                Policy::Weighted,
-                &me(1),
-                &peers,
-                &Request { bytes: &[] },
-                rnd,
-            );
+            let b = select(Policy::Weighted, &me(1), &peers, &Request::EMPTY, rnd);
             assert_eq!(a, b);
         }
         // rnd walks the slots in order: self first, then peers as listed.
@@ -714,5 +800,80 @@ mod tests {
         assert_eq!(load_of(10, 5), 15);
         assert_eq!(load_of(u32::MAX, 1), u32::MAX);
         assert_eq!(load_of(0, 0), 0);
+    }
+
+    /// The node id each of `clients` gets from a front `self_id` with
+    /// `down` unusable, over the table of nodes 1, 2, 3.
+    fn hash_nodes(slots: &[u16], self_id: u32, down: &[u32], clients: &[[u8; 4]]) -> Vec<u32> {
+        let nodes = [1u32, 2, 3];
+        let peers: Vec<Candidate> = nodes
+            .iter()
+            .filter(|&&id| id != self_id)
+            .map(|&id| Candidate {
+                id,
+                weight: 1,
+                usable: !down.contains(&id),
+                load: 0,
+            })
+            .collect();
+        let me = SelfNode {
+            weight: u32::from(!down.contains(&self_id)),
+            load: 0,
+        };
+        clients
+            .iter()
+            .map(|c| {
+                let req = Request {
+                    client: c,
+                    hash: Some(HashTable {
+                        slots,
+                        nodes: &nodes,
+                        self_id,
+                    }),
+                    ..Request::EMPTY
+                };
+                match select(Policy::Hash, &me, &peers, &req, 0) {
+                    Choice::Local => self_id,
+                    Choice::Peer(id) => id,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hash_same_node_on_every_front_and_only_a_down_nodes_clients_move() {
+        use crate::maglev;
+        let mut slots = vec![0u16; maglev::TABLE_SIZE];
+        let mut next = [0u32; 3];
+        maglev::build(&[1, 2, 3], &mut slots, &mut next).unwrap();
+        let clients: Vec<[u8; 4]> = (0..1000u32)
+            .map(|i| [10, (i >> 16) as u8, (i >> 8) as u8, i as u8])
+            .collect();
+        let a = hash_nodes(&slots, 1, &[], &clients);
+        let b = hash_nodes(&slots, 2, &[], &clients);
+        assert_eq!(a, b, "two fronts agree");
+        for id in 1..=3 {
+            let n = a.iter().filter(|&&x| x == id).count();
+            assert!((250..420).contains(&n), "node {id} has {n} of 1000");
+        }
+        // Node 3 down, on both fronts: its clients move, no other.
+        let a3 = hash_nodes(&slots, 1, &[3], &clients);
+        let b3 = hash_nodes(&slots, 2, &[3], &clients);
+        assert_eq!(a3, b3);
+        for (before, after) in a.iter().zip(&a3) {
+            assert_ne!(*after, 3);
+            if *before != 3 {
+                assert_eq!(before, after);
+            }
+        }
+        // This node drained (weight 0): its clients go to the others.
+        let a1 = hash_nodes(&slots, 1, &[1], &clients);
+        assert!(a1.iter().all(|&x| x != 1));
+        // No table: local.
+        let req = Request {
+            client: &[10, 0, 0, 1],
+            ..Request::EMPTY
+        };
+        assert_eq!(select(Policy::Hash, &me(1), &[], &req, 0), Choice::Local);
     }
 }
