@@ -20,8 +20,8 @@ use crate::config::{
 use crate::netns::{ConnCursor, ConnEntry, HandoffNet, NodeError, Table};
 use crate::peers::{PeerRt, PeerSet};
 use crate::proto::select::{Choice, Policy as SelectPolicy};
-use crate::sync::PeerSync;
 use crate::stats::{Counter, Counters};
+use crate::sync::PeerSync;
 use crate::uapi::*;
 use kernel::c_str;
 use kernel::net::genetlink::{
@@ -836,7 +836,9 @@ fn node_set(info: &Info<'_>) -> Result {
             NodeError::Forward(e) if e == crate::netns::eopnotsupp() => {
                 c_str!("IPv6 forward addresses are not supported yet")
             }
-            NodeError::Forward(_) => c_str!("cannot open the forward socket on that address and port"),
+            NodeError::Forward(_) => {
+                c_str!("cannot open the forward socket on that address and port")
+            }
             NodeError::Sync(e) if e == crate::netns::eopnotsupp() => {
                 c_str!("IPv6 sync addresses are not supported yet")
             }

@@ -38,7 +38,14 @@ pub(crate) fn choose(pkt: &Pkt<'_>, request: &[u8]) -> Node {
         return Node::Local;
     };
     let client = pkt.tuple.saddr.to_ne_bytes();
-    match decide(&pkt.hn.st, pkt.guard, svc.policy, request, &client, kernel::random::u32()) {
+    match decide(
+        &pkt.hn.st,
+        pkt.guard,
+        svc.policy,
+        request,
+        &client,
+        kernel::random::u32(),
+    ) {
         Choice::Local => {
             if let Some(s) = pkt.hn.st.sync(pkt.guard) {
                 s.handler().note_kept();

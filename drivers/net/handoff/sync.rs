@@ -254,7 +254,9 @@ impl TimerCallback for SyncTimer {
 fn tick(net: &Namespace, guard: &rcu::Guard, st: &Shared, sock: &SyncSock, peers: &PeerSet) {
     let now = monotonic_ms();
     for p in peers.iter() {
-        if p.sync.on_tick(now, peers.sync_interval_ms, peers.dead_intervals) {
+        if p.sync
+            .on_tick(now, peers.sync_interval_ms, peers.dead_intervals)
+        {
             crate::netlink::peer_changed(net, peers, p);
         }
     }
@@ -277,7 +279,8 @@ fn tick(net: &Namespace, guard: &rcu::Guard, st: &Shared, sock: &SyncSock, peers
     }
     let conns = tcp::sockets_in_use(net);
     let own = sock.handler();
-    own.own_load.store(load_of(conns, queued), Ordering::Relaxed);
+    own.own_load
+        .store(load_of(conns, queued), Ordering::Relaxed);
     own.own_handed.store(0, Ordering::Relaxed);
     let mut hdr = SyncHdr {
         node_id: peers.node_id,
