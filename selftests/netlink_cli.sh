@@ -231,7 +231,7 @@ kernel_refused "kernel: missing port" a 22 "the service port is required" 3 \
 kernel_refused "kernel: peer id 0" a 34 "integer out of range" 6 \
   "nest(3, u32(1, 0), addr(2, '10.0.2.9'))"
 kernel_refused "kernel: policy out of range" a 34 "integer out of range" 3 \
-  "nest(2, addr(1, '10.0.0.104'), u16(2, 80), u32(5, 7))"
+  "nest(2, addr(1, '10.0.0.104'), u16(2, 80), u32(5, 8))"
 kernel_refused "kernel: first-data-wait out of range" a 34 "first-data-wait out of range (0..60000 ms)" 3 \
   "nest(2, addr(1, '10.0.0.104'), u16(2, 80), u32(12, 60001))"
 kernel_refused "kernel: UDP service" a 22 "only TCP (protocol 6) is supported" 3 \
