@@ -226,7 +226,7 @@ def cmd_select(vip, port, first, count):
     base = struct.unpack("!I", socket.inet_aton(first))[0]
     for i in range(int(count)):
         a = socket.inet_ntoa(struct.pack("!I", base + i))
-        code, msg, msgs = g.request(g.family, HANDOFF_CMD_SELECT_GET, NLM_F_REQUEST,
+        code, msg, msgs = g.request(g.family, HANDOFF_CMD_SELECT_GET, NLM_F_REQUEST | NLM_F_ACK,
                                     nest(HANDOFF_A_SERVICE, addr(HANDOFF_A_SERVICE_ADDR, vip),
                                          u16(HANDOFF_A_SERVICE_PORT, int(port)))
                                     + addr(HANDOFF_A_CLIENT, a))
