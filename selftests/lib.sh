@@ -56,11 +56,14 @@ module_load() {
   [ -n "$HANDOFF_KO" ] && [ -f "$HANDOFF_KO" ] || die "HANDOFF_KO not set or missing: '$HANDOFF_KO'"
   module_loaded && rmmod handoff
   # The module's KUnit suites run at every insmod, for seconds under TCG:
-  # only kunit.sh wants them (KUnit filters a module's suites by this glob).
+  # only kunit.sh and the demo show them (KUnit filters a module's suites
+  # by this glob; printf: a newline would become part of it).
   local glob=/sys/module/kunit/parameters/filter_glob
   if [ -w "$glob" ]; then
-    # (printf: a newline would become part of the glob.)
-    if [ "$ksft_name" = kunit ]; then printf '*.*' > "$glob"; else printf 'none.none' > "$glob"; fi
+    case $ksft_name in
+      kunit | demo) printf '*.*' > "$glob" ;;
+      *) printf 'none.none' > "$glob" ;;
+    esac
   fi
   insmod "$HANDOFF_KO" "$@"
 }

@@ -18,7 +18,7 @@ use crate::config::{
     MAX_PARAM_BYTES, MAX_PEERS, MAX_RULES, MAX_SERVICES, MAX_TEMPORARY, SYN_TIMEOUT,
 };
 use crate::netns::{ConnCursor, ConnEntry, HandoffNet, NodeError, Table};
-use crate::peers::{PeerRt, PeerSet};
+use crate::peers::PeerRt;
 use crate::proto::select::{Choice, Policy as SelectPolicy};
 use crate::stats::{Counter, Counters};
 use crate::sync::PeerSync;
@@ -744,8 +744,7 @@ fn send_event(net: &Namespace, ev: Result<Message>) {
 /// Tells the events group that peer `p` of `net`'s instance became UP or
 /// DOWN (its state now). For the sync channel: softirq context, the peer as
 /// published.
-pub(crate) fn peer_changed(net: &Namespace, peers: &PeerSet, p: &PeerRt) {
-    let _ = peers;
+pub(crate) fn peer_changed(net: &Namespace, p: &PeerRt) {
     let v = PeerView {
         id: p.id,
         addr: p.addr,

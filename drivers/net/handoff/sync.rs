@@ -188,7 +188,7 @@ impl UdpTunnelHandler for SyncChannel {
         let hn = HandoffNet::of(net);
         let guard = rcu::read_lock();
         let peers = hn.st.peers(&guard);
-        let Some((set, peer)) = peers.and_then(|s| Some((s, s.by_sync_endpoint(&from)?))) else {
+        let Some(peer) = peers.and_then(|s| s.by_sync_endpoint(&from)) else {
             hn.counters.inc(Counter::SyncNotPeer);
             return;
         };
@@ -218,7 +218,7 @@ impl UdpTunnelHandler for SyncChannel {
                 hn.counters.inc(Counter::SyncReceived);
                 peer.counters.inc(Counter::SyncReceived);
                 if became_up {
-                    crate::netlink::peer_changed(net, set, peer);
+                    crate::netlink::peer_changed(net, peer);
                 }
             }
         }
@@ -257,7 +257,7 @@ fn tick(net: &Namespace, guard: &rcu::Guard, st: &Shared, sock: &SyncSock, peers
         if p.sync
             .on_tick(now, peers.sync_interval_ms, peers.dead_intervals)
         {
-            crate::netlink::peer_changed(net, peers, p);
+            crate::netlink::peer_changed(net, p);
         }
     }
     if peers.node_id == 0 {
