@@ -76,8 +76,6 @@ check "a client reusing its port: 3 connections on one tuple adopted by b1 ($n)"
 
 # A slow download keeps a migrated connection open: its forward entry.
 cport=42000
-# (Stopped once the checks below are done: on a slow debug kernel they take
-# long, and the connection must still carry data for the ICMP check.)
 in_ns c curl -s -o /dev/null --local-port $cport --limit-rate 100k --max-time 90 "http://$VIP/big" &
 slow=$!
 sleep 3
@@ -91,16 +89,21 @@ read -r st peer flow pk by <<< "$entry"
 check "conn show forward: state forwarded, peer 2, a flow id, packets and bytes counted" \
   [ "$st" = forwarded -a "$peer" = 2 -a "${flow:-0}" -gt 0 -a "${pk:-0}" -gt 0 -a "${by:-0}" -gt 0 ]
 
+kill "$slow" 2>/dev/null
+wait "$slow"
+
 # Path MTU discovery for a migrated connection: an ICMP "fragmentation
 # needed" (MTU 1280) quoting b1's segment to the client goes to the VIP,
 # i.e. to f, which forwards it to b1 as DATA; b1's stack lowers the path
 # MTU to the client. The stack takes an error only for a sequence number
-# in flight: the client quotes, right after each of up to 20 segments, the
-# sequence number that follows it.
+# in flight (snd_una..snd_nxt). So the client's own connection never acks
+# any data: once its handshake is done, c drops the connection's segments
+# at ingress (tc, after the packet socket saw them), and the first byte of
+# each data segment seen stays in flight however slow the machine.
 unreach() { in_ns "$1" nstat -az IcmpInDestUnreachs | awk '/^Icmp/ { print $2 }'; }
 u_f0=$(unreach f) u_b10=$(unreach b1)
 sent=$(in_ns c python3 -S -c '
-import socket, struct, sys, time
+import socket, struct, subprocess, sys, time
 cport, vip, client = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 vipb, cb = socket.inet_aton(vip), socket.inet_aton(client)
 def csum(b):
@@ -112,14 +115,23 @@ def icmp(seq):
     quoted += struct.pack("!HHI", 80, cport, seq)
     m = struct.pack("!BBHHH", 3, 4, 0, 0, 1280) + quoted
     return m[:2] + struct.pack("!H", csum(m)) + m[4:]
+def tc(*a):
+    subprocess.run(("tc",) + a, check=True)
+c = socket.socket()
+c.bind(("0.0.0.0", cport))
+c.settimeout(10)
+c.connect((vip, 80))
+tc("qdisc", "add", "dev", "eth0", "clsact")
+tc("filter", "add", "dev", "eth0", "ingress", "protocol", "ip", "prio", "1", "u32",
+   "match", "ip", "src", vip + "/32", "match", "ip", "sport", "80", "0xffff",
+   "match", "ip", "dport", str(cport), "0xffff", "action", "drop")
 r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
 s.bind(("eth0", 0))
 s.settimeout(1)
-sent, end = 0, time.time() + 5
-# Right after each segment of the download, an error quoting the sequence
-# number that follows it: b1 takes it if nothing newer was acked meanwhile.
-while sent < 20 and time.time() < end:
+c.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+sent, end = 0, time.time() + 30
+while sent < 3 and time.time() < end:
     try:
         f, a = s.recvfrom(65535)
     except socket.timeout:
@@ -131,13 +143,14 @@ while sent < 20 and time.time() < end:
     if ip[9] != 6 or ip[12:16] != vipb or ip[16:20] != cb:
         continue
     sp, dp, seq = struct.unpack("!HHI", ip[ihl:ihl + 8])
-    if (sp, dp) == (80, cport):
-        tot = struct.unpack("!H", ip[2:4])[0]
-        r.sendto(icmp((seq + tot - ihl - (ip[ihl + 12] >> 4) * 4) & 0xFFFFFFFF), (vip, 0))
+    payload = struct.unpack("!H", ip[2:4])[0] - ihl - (ip[ihl + 12] >> 4) * 4
+    if (sp, dp) == (80, cport) and payload > 0:
+        r.sendto(icmp(seq), (vip, 0))
         sent += 1
 print(sent)
-' "$cport" "$VIP" 10.0.1.1)
-sleep 1
+time.sleep(1)
+tc("qdisc", "del", "dev", "eth0", "clsact")
+' 42001 "$VIP" 10.0.1.1)
 u_f=$(unreach f) u_b1=$(unreach b1)
 diag "ICMP errors sent: ${sent:-0}; IcmpInDestUnreachs f $u_f0 -> $u_f, b1 $u_b10 -> $u_b1"
 check "ICMP errors for a migrated connection reach b1's stack (through f), not f's" \
@@ -145,8 +158,6 @@ check "ICMP errors for a migrated connection reach b1's stack (through f), not f
 rt=$(in_ns b1 ip route get 10.0.1.1 from "$VIP")
 diag "b1: $(echo $rt)"
 check "... and b1 applies it: path MTU to the client 1280" grep -q "mtu 1280" <<< "$rt"
-kill "$slow" 2>/dev/null
-wait "$slow"
 
 kill "$dumper" 2>/dev/null; wait "$dumper" 2>/dev/null
 n=$(grep -c . "$HANDOFF_TMP/dsr.txt")
