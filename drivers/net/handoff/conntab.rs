@@ -5,7 +5,9 @@
 //! table: connections a peer owns, whose client packets go to it.
 //!
 //! The pending table: handoffs offered to a peer and not yet acknowledged.
-//! The adopted table: connections peers handed to this node.
+//! The adopted table: connections peers handed to this node. The relay
+//! table: connections other fronts handed to peers, as they announced them
+//! (front failover, `failover.rs`).
 //!
 //! Lookups are lockless (RCU); an entry's state machine and negotiated
 //! options change only under its bucket lock. Entries expire on the
@@ -171,6 +173,8 @@ pub(crate) struct FwdEntry {
     pub(crate) last_seen: Jiffies,
     /// The idle timeout of the entry's service (ms).
     pub(crate) idle_ms: u32,
+    /// When the entry was last announced to the peers (front failover).
+    pub(crate) announced: Jiffies,
 }
 
 impl FwdEntry {
@@ -184,6 +188,7 @@ impl FwdEntry {
             bytes: 0,
             last_seen: now,
             idle_ms,
+            announced: now,
         }
     }
 
@@ -289,3 +294,36 @@ impl AdoptEntry {
 
 /// Connections adopted from peers, by origin and conn_ref.
 pub(crate) type AdoptTable = RcuTable<AdoptKey, (), AdoptEntry>;
+
+/// What lockless readers of a relay entry see: fixed by the announcement
+/// that made it.
+pub(crate) struct RelayShared {
+    /// The front that announced the connection (its origin).
+    pub(crate) owner: u32,
+    /// The peer the connection was handed to.
+    pub(crate) target: u32,
+    /// The origin's reference of the connection.
+    pub(crate) conn_ref: u32,
+    /// The target's flow id of the connection.
+    pub(crate) flow_id: u32,
+}
+
+/// A relay entry's mutable part.
+pub(crate) struct RelayEntry {
+    /// What the client's packets relayed say about the connection's end.
+    pub(crate) flow: Flow,
+    /// The last announcement or packet relayed (for the idle timeout).
+    pub(crate) last_seen: Jiffies,
+    /// The connection's idle timeout, as announced (ms).
+    pub(crate) idle_ms: u32,
+}
+
+impl RelayEntry {
+    /// Whether the entry outlived its time at `now`.
+    pub(crate) fn expired(&self, now: Jiffies) -> bool {
+        flow_expired(&self.flow, self.last_seen, self.idle_ms, now)
+    }
+}
+
+/// Connections other fronts announced, by tuple.
+pub(crate) type RelayTable = RcuTable<ConnKey, RelayShared, RelayEntry>;

@@ -8,11 +8,16 @@
 //! ICMP errors quoting such a connection reach this node (the VIP routes
 //! here), not the peer that sends the connection's replies: they are
 //! forwarded the same way, so that path MTU discovery works for it.
+//!
+//! The connections another front handed over and announced take the same
+//! way, flagged RELAYED, once their clients come here (`failover.rs`).
 
 use crate::conntab::FwdState;
+use crate::failover;
 use crate::ingress::{Decision, Pkt};
 use crate::netns::Shared;
 use crate::proto::{
+    announce::ConnOp,
     migrate::FlowStep,
     packet::TcpFlags,
     wire::{self, EncapHdr, PktType},
@@ -53,8 +58,13 @@ pub(crate) fn lookup(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Option<Decision> {
         // A new connection on the tuple (a client reusing its port while
         // the old one lingers): the old one is over, the SYN is answered
         // like any other.
+        let (flow_id, idle_ms) = st
+            .fwd
+            .with_locked(&pkt.key, |_, m| (m.flow_id, m.idle_ms))?;
         if st.fwd.remove(&pkt.key) {
             st.counters.inc(Counter::FlowsEnded);
+            let sh = e.shared();
+            failover::announce(st, pkt.guard, ConnOp::Del, &pkt.key, sh, flow_id, idle_ms);
         }
         return None;
     }
@@ -68,25 +78,44 @@ pub(crate) fn lookup(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Option<Decision> {
         m.last_seen = now;
         m.packets += 1;
         m.bytes += len;
-        Some((m.flow_id, m.flow.on_client_segment(pkt.flags)))
+        Some((m.flow_id, m.idle_ms, m.flow.on_client_segment(pkt.flags)))
     })?;
-    let Some((flow_id, step)) = step else {
+    let Some((flow_id, idle_ms, step)) = step else {
         return Some(crate::origin::fallback(pkt, skb, sh.conn_ref));
     };
     let svc = sh.slot().counters().clone();
     if step == FlowStep::End {
         // The packet still goes; the entry does not wait for more.
-        st.fwd.remove(&pkt.key);
+        if st.fwd.remove(&pkt.key) {
+            failover::announce(st, pkt.guard, ConnOp::Del, &pkt.key, sh, flow_id, idle_ms);
+        }
         st.counters.inc(Counter::FlowsEnded);
         svc.inc(Counter::FlowsEnded);
     }
-    Some(dest(pkt, sh.peer, sh.conn_ref, flow_id, svc))
+    Some(dest(pkt, sh.peer, sh.conn_ref, flow_id, 0, svc))
 }
 
-/// The forwarding of an ICMP error quoting a connection handed to a peer.
+/// The forwarding of an ICMP error quoting a connection handed to a peer
+/// (by this node, or by another front that announced it).
 pub(crate) fn icmp_error(pkt: &Pkt<'_>) -> Decision {
     let st = &pkt.hn.st;
     let Some(e) = st.fwd.lookup(pkt.guard, &pkt.key) else {
+        if let Some(r) = st.relay.lookup(pkt.guard, &pkt.key) {
+            let sh = r.shared();
+            let Some(svc) =
+                pkt.hn
+                    .service_for(pkt.guard, &pkt.key.0.daddr, pkt.key.0.dport, pkt.ifindex)
+            else {
+                return Decision::Accept;
+            };
+            return relayed_dest(
+                pkt,
+                sh.target,
+                sh.conn_ref,
+                sh.flow_id,
+                svc.counters.clone(),
+            );
+        }
         return Decision::Accept;
     };
     let sh = e.shared();
@@ -94,10 +123,29 @@ pub(crate) fn icmp_error(pkt: &Pkt<'_>) -> Decision {
         return Decision::Accept;
     };
     let svc = sh.slot().counters().clone();
-    dest(pkt, sh.peer, sh.conn_ref, flow_id, svc)
+    dest(pkt, sh.peer, sh.conn_ref, flow_id, 0, svc)
 }
 
-fn dest(pkt: &Pkt<'_>, peer: u32, conn_ref: u32, flow_id: u32, svc: Arc<Counters>) -> Decision {
+/// The forwarding of a packet of a connection another front handed to
+/// `peer` (front failover): DATA flagged RELAYED.
+pub(crate) fn relayed_dest(
+    pkt: &Pkt<'_>,
+    peer: u32,
+    conn_ref: u32,
+    flow_id: u32,
+    svc: Arc<Counters>,
+) -> Decision {
+    dest(pkt, peer, conn_ref, flow_id, wire::F_RELAYED, svc)
+}
+
+fn dest(
+    pkt: &Pkt<'_>,
+    peer: u32,
+    conn_ref: u32,
+    flow_id: u32,
+    flags: u8,
+    svc: Arc<Counters>,
+) -> Decision {
     let st = &pkt.hn.st;
     let Some(p) = st.peers(pkt.guard).and_then(|ps| ps.by_id(peer)) else {
         // The peer was deleted: its entries are on their way out.
@@ -113,7 +161,7 @@ fn dest(pkt: &Pkt<'_>, peer: u32, conn_ref: u32, flow_id: u32, svc: Arc<Counters
         to,
         hdr: EncapHdr {
             ty: PktType::Data,
-            flags: 0,
+            flags,
             conn_ref,
             flow_id,
         },

@@ -115,7 +115,13 @@ pub(crate) fn segment(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
     }
     if !known {
         if syn_only {
+            crate::failover::forget(&pkt.hn.st, &key);
             return new_connection(pkt, skb);
+        }
+        // Another front's connection, whose client came here (front
+        // failover)?
+        if let Some(d) = crate::failover::relay(pkt) {
+            return d;
         }
         return unknown_segment(pkt, skb);
     }

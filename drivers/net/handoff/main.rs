@@ -17,6 +17,7 @@ use kernel::prelude::*;
 
 mod config;
 mod conntab;
+mod failover;
 mod forward;
 mod handshake;
 mod ingress;

@@ -3,9 +3,13 @@
 //! Per network namespace state: one handoff instance per namespace.
 
 use crate::config::{Config, Endpoint, IpAddr};
-use crate::conntab::{AdoptTable, ConnKey, FwdTable, PendTable, TempTable, WaitTable};
+use crate::conntab::{
+    AdoptTable, ConnKey, FwdState, FwdTable, PendTable, RelayTable, TempTable, WaitTable,
+};
+use crate::failover::{self, AnnounceQueue};
 use crate::ingress::Ingress;
 use crate::peers::PeerSet;
+use crate::proto::announce::ConnOp;
 use crate::select::HashRt;
 use crate::services::{ServiceRt, ServiceSet};
 use crate::stats::{Counter, Counters};
@@ -18,7 +22,7 @@ use kernel::net::namespace::{Namespace, NetOwned, Pernet, PernetData, PernetKind
 use kernel::net::netfilter::{Priority, Registration};
 use kernel::net::udp_tunnel::SockAddrV4;
 use kernel::prelude::*;
-use kernel::sync::rcu::{Guard, RcuBox};
+use kernel::sync::rcu::{self, Guard, RcuBox};
 use kernel::sync::rcu_table::IterPos;
 use kernel::sync::Arc;
 use kernel::timer::{jiffies, Timer, TimerCallback};
@@ -117,6 +121,10 @@ pub(crate) struct Shared {
     pub(crate) waiting: WaitTable,
     /// Connections adopted from peers.
     pub(crate) adopted: AdoptTable,
+    /// Connections other fronts handed to peers, as they announced them.
+    pub(crate) relay: RelayTable,
+    /// This node's announcements of its forward entries, until sent.
+    pub(crate) announce: Arc<AnnounceQueue>,
     /// The instance's counters.
     pub(crate) counters: Arc<Counters>,
     /// The redistribution socket, while the node has a forward endpoint.
@@ -194,13 +202,25 @@ impl TimerCallback for Gc {
     fn run(timer: &Timer<Self>) {
         let st = &timer.st;
         let now = jiffies();
+        let guard = rcu::read_lock();
+        let announcing = failover::announcing(st, &guard);
         let gone = st.temp.retain(|_, _, e| !e.expired(now));
         // Flows past their linger time after a client FIN ended; the
         // others timed out.
         let mut ended = 0u64;
         let mut early_lost = 0u64;
-        let fwd = st.fwd.retain(|_, s, e| {
+        let fwd = st.fwd.retain(|k, s, e| {
             let keep = !e.expired(now);
+            // Front failover: the peers learn of the end, or hear of the
+            // entry again (a lost datagram heals, theirs do not expire).
+            if announcing && e.state == FwdState::Forwarded {
+                if !keep {
+                    failover::announce(st, &guard, ConnOp::Del, k, s, e.flow_id, e.idle_ms);
+                } else if failover::refresh_due(e.announced, e.idle_ms, now) {
+                    e.announced = now;
+                    failover::announce(st, &guard, ConnOp::Add, k, s, e.flow_id, e.idle_ms);
+                }
+            }
             if !keep {
                 let fin = e.flow.fin_seen();
                 ended += u64::from(fin);
@@ -227,6 +247,7 @@ impl TimerCallback for Gc {
         c.set(Counter::TemporaryEntries, st.temp.len() as u64);
         c.set(Counter::ForwardEntries, st.fwd.len() as u64);
         c.set(Counter::AdoptedEntries, st.adopted.len() as u64);
+        failover::expire(st, now);
         timer.schedule_after_msecs(GC_INTERVAL_MS);
     }
 }
@@ -285,6 +306,12 @@ impl PernetData for HandoffNet {
                         ADOPT_BUCKET_BITS,
                         ADOPT_MAX_ENTRIES,
                     )?,
+                    relay: RelayTable::new(
+                        c_str!("handoff_relay"),
+                        failover::RELAY_BUCKET_BITS,
+                        failover::RELAY_MAX_ENTRIES,
+                    )?,
+                    announce: AnnounceQueue::new()?,
                     counters: c.clone(),
                     tunnel: RcuBox::empty(),
                     sync: RcuBox::empty(),
@@ -663,6 +690,7 @@ impl HandoffNet {
         self.table().retain(|k, _, _| other(k));
         self.st.pending.retain(|_, s, _| other(&s.key));
         self.forward().retain(|k, _, _| other(k));
+        self.st.relay.retain(|k, _, _| other(k));
     }
 
     /// Removes the forward entries pointing at peer `id` (being deleted),
@@ -671,6 +699,9 @@ impl HandoffNet {
         self.st.pending.retain(|_, s, _| s.peer != id);
         self.forward().retain(|_, s, _| s.peer != id);
         self.st.adopted.retain(|k, (), _| k.peer != id);
+        self.st
+            .relay
+            .retain(|_, s, _| s.owner != id && s.target != id);
     }
 
     /// Puts up to `count` synthetic entries of the service `key`, owned by

@@ -22,6 +22,7 @@ use crate::ingress::{Decision, Pkt};
 use crate::netns::Shared;
 use crate::peers::PeerRt;
 use crate::proto::{
+    announce::ConnOp,
     conn::{DropReason, Event},
     cookie::Tuple,
     migrate::{Handoff, Tick},
@@ -167,9 +168,15 @@ pub(crate) fn on_ack(
     let moved = st.fwd.with_locked(&sh.key, |_, m| {
         m.flow_id = hdr.flow_id;
         m.state = FwdState::Forwarded;
+        m.announced = jiffies();
+        m.idle_ms
     });
-    if moved.is_some() {
+    if let Some(idle_ms) = moved {
         count(st, &sh.svc, Some(peer), Counter::Migrated);
+        if let Some(f) = st.fwd.lookup(guard, &sh.key) {
+            let (key, flow) = (&sh.key, hdr.flow_id);
+            crate::failover::announce(st, guard, ConnOp::Add, key, f.shared(), flow, idle_ms);
+        }
     }
 }
 

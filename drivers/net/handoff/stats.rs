@@ -151,6 +151,17 @@ counters! {
     SyncMalformed = "sync_malformed",
     /// Sync reports older than or repeating the last one taken.
     SyncReplay = "sync_replay",
+    /// Front failover: announcement entries sent.
+    AnnounceSent = "announce_sent",
+    /// Front failover: announcement entries received and applied.
+    AnnounceReceived = "announce_received",
+    /// Front failover: announcements not sent (queue full) or not stored
+    /// (relay table full).
+    AnnounceDropped = "announce_dropped",
+    /// Front failover: packets of another front's connections relayed.
+    Relayed = "relayed",
+    /// Gauge: connections peers announced, in the relay table.
+    RelayEntries = "relay_entries",
 }
 
 /// The counters of one instance, updated locklessly from the packet path.

@@ -11,6 +11,9 @@
 //! (`select.rs`). State changes are announced on the events group at once,
 //! from softirq context: the message is built from the published peers.
 //!
+//! The same datagrams carry the announcements of front failover
+//! (`failover.rs`), sent after the reports.
+//!
 //! Nothing here takes the configuration lock: a peer's liveness lives in its
 //! [`PeerSync`], shared between the configuration (for dumps) and the
 //! published peers (for the packet path), like its counters.
@@ -187,8 +190,11 @@ impl UdpTunnelHandler for SyncChannel {
     fn recv(&self, net: &Namespace, mut skb: SkBuffOwned, from: SockAddrV4) {
         let hn = HandoffNet::of(net);
         let guard = rcu::read_lock();
-        let peers = hn.st.peers(&guard);
-        let Some(peer) = peers.and_then(|s| s.by_sync_endpoint(&from)) else {
+        let found = hn
+            .st
+            .peers(&guard)
+            .and_then(|s| Some((s, s.by_sync_endpoint(&from)?)));
+        let Some((peers, peer)) = found else {
             hn.counters.inc(Counter::SyncNotPeer);
             return;
         };
@@ -198,6 +204,10 @@ impl UdpTunnelHandler for SyncChannel {
         };
         if skb.linearize().is_err() {
             return malformed();
+        }
+        if skb.data().first() == Some(&crate::proto::announce::SYNC_CONNS) {
+            crate::failover::on_conns(hn, peers, peer, skb.data());
+            return;
         }
         let Ok(report) = sync::parse_report(skb.data()) else {
             return malformed();
@@ -312,6 +322,8 @@ fn tick(net: &Namespace, guard: &rcu::Guard, st: &Shared, sock: &SyncSock, peers
     for part in loads.chunks(sync::MAX_LOADS) {
         send_part(&mut hdr, part);
     }
+    let next_seq = || own.seq.fetch_add(1, Ordering::Relaxed);
+    crate::failover::flush(net, st, sock, peers, &mut hdr, &next_seq);
 }
 
 /// The load entry of service `s` (IPv4 services only: the channel carries

@@ -15,6 +15,10 @@
 //! and delivered right after the injection; beyond the queue's bounds it is
 //! dropped and counted.
 //!
+//! DATA flagged RELAYED comes from a front that took over the client route
+//! of another (front failover, `failover.rs`): it is matched by conn_ref,
+//! flow id and tuple among the connections adopted from any peer.
+//!
 //! Entries end like the origin's forward entries: the client's RST, its
 //! FIN and a linger time, the idle timeout (early-only entries live for
 //! [`EARLY_MS`]).
@@ -225,9 +229,20 @@ pub(crate) fn on_data(
         count(hn, peer, Counter::DgramMalformed);
         return;
     };
-    let key = AdoptKey {
-        peer: peer.id,
-        conn_ref: hdr.conn_ref,
+    let key = if hdr.relayed() {
+        match relayed_key(hn, hdr, &tuple) {
+            Some(k) => k,
+            None => {
+                count(hn, peer, Counter::DataDropped);
+                hn.counters.dropped(DropReason::UnknownConn);
+                return;
+            }
+        }
+    } else {
+        AdoptKey {
+            peer: peer.id,
+            conn_ref: hdr.conn_ref,
+        }
     };
     let now = jiffies();
     let len = skb.data().len();
@@ -270,6 +285,30 @@ pub(crate) fn on_data(
         DataFate::Held => count(hn, peer, Counter::DataEarly),
         DataFate::Overflow | DataFate::Mismatch => count(hn, peer, Counter::DataDropped),
     }
+}
+
+/// The connection a RELAYED DATA is for: adopted from any peer under its
+/// conn_ref, with its flow id and tuple. Relaying names no origin (the
+/// header has no room for it, and growing it would break the MSS rule), so
+/// each peer's key is tried: peers are few, and relaying happens only after
+/// a front failed.
+fn relayed_key(hn: &HandoffNet, hdr: &EncapHdr, tuple: &Tuple) -> Option<AdoptKey> {
+    if hdr.flow_id == 0 {
+        return None;
+    }
+    let guard = rcu::read_lock();
+    let found = hn.st.peers(&guard)?.iter().find_map(|p| {
+        let key = AdoptKey {
+            peer: p.id,
+            conn_ref: hdr.conn_ref,
+        };
+        let ours = hn
+            .st
+            .adopted
+            .with_locked(&key, |(), e| e.flow_id == hdr.flow_id && e.key.0 == *tuple);
+        (ours == Some(true)).then_some(key)
+    });
+    found
 }
 
 /// Copies an early packet into `e`'s queue, within its bounds.

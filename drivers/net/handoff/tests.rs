@@ -361,4 +361,50 @@ kernel::kunit_tests! {
             kunit_expect!(c.is_some_and(|c| c.name().strip_prefix("drop_") == Some(r.as_str())));
         }
     }
+
+    fn announce_queue_is_bounded_and_ordered() {
+        use crate::failover::{AnnounceQueue, QUEUE_MAX};
+        use crate::proto::announce::{Announce, ConnOp};
+        use crate::proto::cookie::{v4_mapped, Tuple};
+
+        let Ok(q) = AnnounceQueue::new() else {
+            kunit_expect!(false);
+            return;
+        };
+        let a = |i: u32| Announce {
+            op: ConnOp::Add,
+            tuple: Tuple {
+                saddr: v4_mapped([10, 0, 1, 1]),
+                daddr: v4_mapped([10, 0, 0, 100]),
+                sport: 1024 + (i % 60000) as u16,
+                dport: 80,
+            },
+            target: 2,
+            conn_ref: i + 1,
+            flow_id: i + 1,
+            idle_ms: 60_000,
+        };
+        for i in 0..QUEUE_MAX as u32 {
+            kunit_expect!(q.push(a(i)));
+        }
+        // Full: refused (the caller counts announce_dropped).
+        kunit_expect!(!q.push(a(QUEUE_MAX as u32)));
+        let got = q.take();
+        kunit_expect_eq!(got.len(), QUEUE_MAX);
+        kunit_expect!(got.iter().enumerate().all(|(i, x)| x.conn_ref == i as u32 + 1));
+        kunit_expect_eq!(q.take().len(), 0);
+        kunit_expect!(q.push(a(7)));
+        kunit_expect_eq!(q.take().len(), 1);
+    }
+
+    fn announce_refresh_every_third_of_idle() {
+        use crate::failover::refresh_due;
+        use kernel::timer::{msecs_to_jiffies, Jiffies};
+
+        let third = msecs_to_jiffies(10_000);
+        for t0 in [1000, Jiffies::MAX - 5] {
+            kunit_expect!(!refresh_due(t0, 30_000, t0.wrapping_add(third)));
+            kunit_expect!(refresh_due(t0, 30_000, t0.wrapping_add(third + 1)));
+        }
+    }
 }

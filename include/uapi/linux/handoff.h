@@ -746,6 +746,18 @@ enum handoff_change {
  *	parse (see "Sync channel").
  * @HANDOFF_A_STATS_SYNC_REPLAY: GP, sync reports dropped as old or repeated
  *	(their epoch and sequence number).
+ * @HANDOFF_A_STATS_ANNOUNCE_SENT: GP, front failover: entries of
+ *	HANDOFF_SYNC_CONNS datagrams sent (per peer: to it), ADD and DEL.
+ * @HANDOFF_A_STATS_ANNOUNCE_RECEIVED: GP, front failover: entries of
+ *	HANDOFF_SYNC_CONNS datagrams received from peers and applied.
+ * @HANDOFF_A_STATS_ANNOUNCE_DROPPED: G, front failover: announcements not
+ *	sent (the queue was full: those connections do not survive a failover
+ *	of this node) or not stored (the relay table was full).
+ * @HANDOFF_A_STATS_RELAYED: GSP, front failover: client packets of a
+ *	connection another front handed to a peer, forwarded to that peer as
+ *	HANDOFF_PKT_DATA with HANDOFF_PKT_F_RELAYED (per peer: to it).
+ * @HANDOFF_A_STATS_RELAY_ENTRIES: G, gauge: connections peers announced that
+ *	this node would relay (the relay table).
  * @__HANDOFF_A_STATS_MAX: internal: one past the highest value.
  */
 enum handoff_stats_attr {
@@ -805,6 +817,11 @@ enum handoff_stats_attr {
 	HANDOFF_A_STATS_SYNC_NOT_PEER,
 	HANDOFF_A_STATS_SYNC_MALFORMED,
 	HANDOFF_A_STATS_SYNC_REPLAY,
+	HANDOFF_A_STATS_ANNOUNCE_SENT,
+	HANDOFF_A_STATS_ANNOUNCE_RECEIVED,
+	HANDOFF_A_STATS_ANNOUNCE_DROPPED,
+	HANDOFF_A_STATS_RELAYED,
+	HANDOFF_A_STATS_RELAY_ENTRIES,
 
 	__HANDOFF_A_STATS_MAX,
 };
@@ -858,6 +875,14 @@ enum handoff_pkt_type {
 
 /* handoff_encap_hdr.flags: MIGRATED_ACK only, the target refused the handoff. */
 #define HANDOFF_PKT_F_REFUSED		0x01
+/*
+ * handoff_encap_hdr.flags: DATA only, sent by a front that is not the
+ * connection's origin (front failover, see "Sync channel"): conn_ref is the
+ * origin's, flow_id the target's (never 0).  The target takes it for the
+ * connection it adopted from any peer under that conn_ref and flow id, with
+ * the packet's tuple.
+ */
+#define HANDOFF_PKT_F_RELAYED		0x02
 
 /**
  * struct handoff_encap_hdr - header of every redistribution datagram
@@ -960,16 +985,46 @@ struct handoff_new_conn {
  * own; the checks catch misconfiguration and stale datagrams, not attackers.
  */
 
+/*
+ * Front failover: a node announces each connection it forwards to a peer
+ * (once the peer acknowledged it, so with its flow id) to all its peers
+ * on the sync channel, batched every interval: HANDOFF_SYNC_CONNS datagrams,
+ * struct handoff_sync_hdr (type HANDOFF_SYNC_CONNS, same node id, epoch and
+ * seq numbering as the reports) then hdr.len bytes of struct
+ * handoff_sync_conn (24 per datagram), an ADD when the connection is handed
+ * over and again every third of its idle timeout while it lives, a DEL when
+ * its forward entry ends.  Up to 4096 entries wait to be sent; beyond, they
+ * are dropped (announce_dropped) and those connections do not survive this
+ * node's failure.
+ *
+ * A receiver takes them from a peer's sync address like reports (not
+ * checked for replay: an old ADD makes an entry that expires by itself)
+ * into its relay table (at most 65536 entries, else announce_dropped),
+ * ignoring connections handed to itself.  A client packet that is not a
+ * SYN, for a connection the receiver does not know otherwise but has in
+ * its relay table, is sent to the connection's target as HANDOFF_PKT_DATA
+ * with HANDOFF_PKT_F_RELAYED (relayed): when a front dies and the routers
+ * move its clients to another front, its connections go on.  A relay entry
+ * ends with the DEL of its announcer, the client's RST or FIN (and linger),
+ * or its idle timeout after the last ADD or packet.
+ */
+
 /* handoff_sync_hdr.type */
 #define HANDOFF_SYNC_REPORT		0x10
+#define HANDOFF_SYNC_CONNS		0x11
+
+/* handoff_sync_conn.op */
+#define HANDOFF_SYNC_CONN_ADD		1
+#define HANDOFF_SYNC_CONN_DEL		2
 
 /**
  * struct handoff_sync_hdr - header of a sync report (28 bytes)
  *
- * @type: HANDOFF_SYNC_REPORT; other types are dropped (sync_malformed).
+ * @type: HANDOFF_SYNC_REPORT or HANDOFF_SYNC_CONNS; other types are dropped
+ *	(sync_malformed).
  * @flags: 0 when sent, ignored when received.
  * @len: length of the body (a multiple of sizeof(struct handoff_sync_load),
- *	at most 40 of them).
+ *	at most 40 of them; of struct handoff_sync_conn, at most 24).
  * @node_id: the sender's HANDOFF_A_NODE_ID.
  * @epoch: the sender's instance epoch (from its clock when its sync channel
  *	opened): later after a restart.
@@ -1012,6 +1067,38 @@ struct handoff_sync_load {
 	__be32	handed;
 	__be32	queue_len;
 	__be32	queue_max;
+};
+
+/**
+ * struct handoff_sync_conn - one connection in a HANDOFF_SYNC_CONNS datagram
+ * (56 bytes)
+ *
+ * @client_addr: the client's address: an in6_addr, or an in_addr in the first
+ *	four bytes with the rest zero.
+ * @service_addr: the service address (VIP), of the same family.
+ * @client_port: the client's port (not 0).
+ * @service_port: the service port (not 0).
+ * @family: AF_INET or AF_INET6.
+ * @op: HANDOFF_SYNC_CONN_ADD or HANDOFF_SYNC_CONN_DEL.
+ * @reserved: 0 when sent, ignored when received.
+ * @target: the node id of the peer the connection was handed to (not 0).
+ * @conn_ref: the sender's reference of the connection (not 0), as in its
+ *	DATA datagrams.
+ * @flow_id: the target's flow id of the connection (not 0).
+ * @idle_ms: the connection's idle timeout on the sender (1..86400000).
+ */
+struct handoff_sync_conn {
+	__be32	client_addr[4];
+	__be32	service_addr[4];
+	__be16	client_port;
+	__be16	service_port;
+	__u8	family;
+	__u8	op;
+	__be16	reserved;
+	__be32	target;
+	__be32	conn_ref;
+	__be32	flow_id;
+	__be32	idle_ms;
 };
 
 #endif /* _UAPI_LINUX_HANDOFF_H */

@@ -119,6 +119,11 @@ pub const STATS_NAMES: &[(u16, &str)] = &[
     (HANDOFF_A_STATS_SYNC_NOT_PEER, "sync_not_peer"),
     (HANDOFF_A_STATS_SYNC_MALFORMED, "sync_malformed"),
     (HANDOFF_A_STATS_SYNC_REPLAY, "sync_replay"),
+    (HANDOFF_A_STATS_ANNOUNCE_SENT, "announce_sent"),
+    (HANDOFF_A_STATS_ANNOUNCE_RECEIVED, "announce_received"),
+    (HANDOFF_A_STATS_ANNOUNCE_DROPPED, "announce_dropped"),
+    (HANDOFF_A_STATS_RELAYED, "relayed"),
+    (HANDOFF_A_STATS_RELAY_ENTRIES, "relay_entries"),
 ];
 
 /// The name of an enum value; an unknown value prints as its number.
@@ -1339,7 +1344,8 @@ mod tests {
                 " forward_entries 2 xmit_failed 0 new_sent 7 new_retransmit 0 new_refused 0 \
                  new_timeout 0 fallback_local 0 data_early 0 data_dropped 0 dgram_not_peer 0 \
                  dgram_malformed 0 refused 0 flows_ended 0 adopted_entries 3 syncookies_sent 11 \
-                 sync_sent 20 sync_received 19 sync_not_peer 0 sync_malformed 0 sync_replay 1"
+                 sync_sent 20 sync_received 19 sync_not_peer 0 sync_malformed 0 sync_replay 1 \
+                 announce_sent 0 announce_received 0 announce_dropped 0 relayed 0 relay_entries 0"
             ),
             "{line}"
         );
@@ -1380,7 +1386,8 @@ mod tests {
             .to_record();
         assert!(rec.human().starts_with("peer 3 syn_answered 0"));
         assert!(rec.human().ends_with(
-            " sync_sent 0 sync_received 0 sync_not_peer 0 sync_malformed 0 sync_replay 0"
+            " sync_replay 0 announce_sent 0 announce_received 0 announce_dropped 0 relayed 0 \
+             relay_entries 0"
         ));
         assert_eq!(rec.json()["peer"], 3);
     }

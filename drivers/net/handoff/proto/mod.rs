@@ -4,6 +4,7 @@
 //! module and, through `host.rs`, into a host crate for tests and fuzzing.
 //! Parsers never panic on packet input; they return errors instead.
 
+pub mod announce;
 pub mod conn;
 pub mod cookie;
 pub mod icmp;

@@ -40,6 +40,11 @@ pub const PKT_MIGRATED_ACK: u8 = 0x03;
 /// `HANDOFF_PKT_F_REFUSED`: in a MIGRATED_ACK, the target did not take the
 /// connection.
 pub const F_REFUSED: u8 = 0x01;
+/// `HANDOFF_PKT_F_RELAYED`: a DATA sent by a front that is not the
+/// connection's origin, which took over its client route (front failover):
+/// the target finds the connection by `conn_ref` and `flow_id` among those
+/// it adopted from any peer.
+pub const F_RELAYED: u8 = 0x02;
 
 /// `HANDOFF_TCPOPT_SACK_PERM`: the handshake negotiated SACK.
 pub const TCPOPT_SACK_PERM: u8 = 0x01;
@@ -147,6 +152,12 @@ impl EncapHdr {
     /// means nothing on other types.
     pub const fn refused(&self) -> bool {
         matches!(self.ty, PktType::MigratedAck) && self.flags & F_REFUSED != 0
+    }
+
+    /// Whether this is a DATA with [`F_RELAYED`]: sent by a front that is
+    /// not the connection's origin (front failover).
+    pub const fn relayed(&self) -> bool {
+        matches!(self.ty, PktType::Data) && self.flags & F_RELAYED != 0
     }
 }
 
