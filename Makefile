@@ -8,7 +8,8 @@
 #   make module    build drivers/net/handoff/handoff.ko against it (clippy, warnings are errors)
 #   make tools     build the handoff CLI (tools/handoff), which the VM tests use
 #   make man       render the man page tools/handoff/handoff.8 (committed) from Documentation/
-#   make host-test cargo tests, clippy and rustfmt of the host crates
+#   make host-test cargo tests, clippy and rustfmt of the host crates, then make fuzz
+#   make fuzz      run every cargo-fuzz target of the protocol crate, FUZZ_SECONDS=10 each (scripts/fuzz.sh)
 #   make vm-test   KUnit and the kselftests in a virtme-ng VM
 #   make check     host-test + vm-test
 #   make demo      boot the VM, build the topology, show handoff at work
@@ -35,7 +36,7 @@ HOST_CRATES := drivers/net/handoff/proto tools/handoff
 KMAKE = source scripts/env.sh && flock $(KDIR).lock \
 	make -C $(KDIR) "$${KMAKE_VARS[@]}"
 
-.PHONY: all deps kernel module tools man host-test vm-test check demo bench clean kunit selftests help
+.PHONY: all deps kernel module tools man host-test fuzz vm-test check demo bench clean kunit selftests help
 
 all: module
 
@@ -85,6 +86,11 @@ host-test: deps
 	  echo "== cargo test: $$c"; \
 	  (cd $$c && cargo fmt --check && cargo clippy -q --all-targets -- -D warnings && cargo test -q); \
 	done
+	@bash scripts/fuzz.sh
+
+# Bounded: about FUZZ_SECONDS per target plus one build; a crash fails it.
+fuzz: deps
+	@bash scripts/fuzz.sh
 
 vm-test: module tools
 	@bash scripts/vm.sh --test

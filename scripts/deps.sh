@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything handoff's build and tests need, idempotently.
-# Debian packages, bindgen-cli from crates.io, virtme-ng from PyPI.
+# Debian packages, bindgen-cli and cargo-fuzz from crates.io, virtme-ng from PyPI.
 # A stamp file keyed by this script's hash makes a second run take well under a second.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,6 +17,7 @@ PKGS=(
   python3-docutils man-db
 )
 BINDGEN_VERSION=0.73.2
+CARGO_FUZZ_VERSION=0.13.2
 VIRTME_VERSION=1.42
 
 have_all() {
@@ -24,6 +25,7 @@ have_all() {
   for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || return 1; done
   command -v vng >/dev/null || return 1
   [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/bindgen" ] || return 1
+  [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo-fuzz" ] || return 1
 }
 if have_all; then exit 0; fi
 
@@ -45,6 +47,13 @@ if [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/bindgen" ] || \
    ! "${CARGO_HOME:-$HOME/.cargo}/bin/bindgen" --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
   echo "deps: cargo install bindgen-cli $BINDGEN_VERSION"
   LIBCLANG_PATH=/usr/lib/llvm-19/lib cargo install --locked --version "$BINDGEN_VERSION" bindgen-cli </dev/null
+fi
+
+# cargo-fuzz runs the libFuzzer targets of `make fuzz` (scripts/fuzz.sh);
+# any version will do, so one already installed is kept.
+if [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo-fuzz" ]; then
+  echo "deps: cargo install cargo-fuzz $CARGO_FUZZ_VERSION"
+  cargo install --locked --version "$CARGO_FUZZ_VERSION" cargo-fuzz </dev/null
 fi
 
 if ! command -v vng >/dev/null || ! vng --version 2>/dev/null | grep -q "$VIRTME_VERSION"; then

@@ -6,7 +6,9 @@
 
 pub mod announce;
 pub mod conn;
+pub mod content;
 pub mod cookie;
+pub mod http;
 pub mod icmp;
 pub mod maglev;
 pub mod migrate;
@@ -16,4 +18,5 @@ pub mod seq;
 pub mod siphash;
 pub mod sync;
 pub mod tcpopt;
+pub mod tls;
 pub mod wire;
