@@ -145,7 +145,7 @@ check "stats -s: global, 2 services, 2 peers" \
 check "stats -j has every counter" python3 -S -c '
 import json, sys
 g = json.load(sys.stdin)[0]
-sys.exit(0 if g["scope"] == "global" and len(g) == 55 and g["forward_entries"] == 0 and g["xmit_failed"] == 0 and g["adopted_entries"] == 0 else 1)' \
+sys.exit(0 if g["scope"] == "global" and len(g) == 60 and g["forward_entries"] == 0 and g["xmit_failed"] == 0 and g["adopted_entries"] == 0 else 1)' \
   < <(ho a -j stats)
 
 # --- events --------------------------------------------------------------
