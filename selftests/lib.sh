@@ -207,12 +207,13 @@ node_addr() { case $1 in f) echo 10.0.2.2 ;; b1) echo 10.0.2.3 ;; b2) echo 10.0.
 # httpd.py on :9000 (POST answers the body's SHA-256).
 web_setup() {
   local h d
-  head -c $((10 * 1024 * 1024)) /dev/urandom > "$HANDOFF_TMP/big"
+  # One file per VM run, linked into every root (seconds under TCG).
+  [ -s "$HANDOFF_TMP/big" ] || head -c $((10 * 1024 * 1024)) /dev/urandom > "$HANDOFF_TMP/big"
   for h in $SERVERS; do
     d=$HANDOFF_TMP/www-$h-$$
     mkdir -p "$d"
     echo "served by $h" > "$d/index.html"
-    cp "$HANDOFF_TMP/big" "$d/big"
+    ln -f "$HANDOFF_TMP/big" "$d/big" 2>/dev/null || cp "$HANDOFF_TMP/big" "$d/big"
     cat > "$d/nginx.conf" <<CONF
 daemon on; pid $d/nginx.pid; error_log $d/error.log; worker_processes 1;
 events { worker_connections 1024; }
