@@ -97,9 +97,11 @@ wait "$slow"
 # i.e. to f, which forwards it to b1 as DATA; b1's stack lowers the path
 # MTU to the client. The stack takes an error only for a sequence number
 # in flight (snd_una..snd_nxt). So the client's own connection never acks
-# any data: once its handshake is done, c drops the connection's segments
-# at ingress (tc, after the packet socket saw them), and the first byte of
-# each data segment seen stays in flight however slow the machine.
+# any data: c drops the connection's segments without SYN at ingress (tc,
+# after the packet socket saw them; the SYN-ACK passes), and the first byte
+# of each data segment seen stays in flight however slow the machine. (The
+# filter is in place before the connection: its request must not wait
+# past the first-data wait.)
 unreach() { in_ns "$1" nstat -az IcmpInDestUnreachs | awk '/^Icmp/ { print $2 }'; }
 u_f0=$(unreach f) u_b10=$(unreach b1)
 sent=$(in_ns c python3 -S -c '
@@ -117,18 +119,20 @@ def icmp(seq):
     return m[:2] + struct.pack("!H", csum(m)) + m[4:]
 def tc(*a):
     subprocess.run(("tc",) + a, check=True)
-c = socket.socket()
-c.bind(("0.0.0.0", cport))
-c.settimeout(10)
-c.connect((vip, 80))
 tc("qdisc", "add", "dev", "eth0", "clsact")
+# TCP flags at byte 33 (the VIP sends no IP options): SYN clear.
 tc("filter", "add", "dev", "eth0", "ingress", "protocol", "ip", "prio", "1", "u32",
    "match", "ip", "src", vip + "/32", "match", "ip", "sport", "80", "0xffff",
-   "match", "ip", "dport", str(cport), "0xffff", "action", "drop")
+   "match", "ip", "dport", str(cport), "0xffff", "match", "u8", "0", "0x02", "at", "33",
+   "action", "drop")
 r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
 s.bind(("eth0", 0))
 s.settimeout(1)
+c = socket.socket()
+c.bind(("0.0.0.0", cport))
+c.settimeout(10)
+c.connect((vip, 80))
 c.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
 sent, end = 0, time.time() + 30
 while sent < 3 and time.time() < end:
