@@ -7,7 +7,8 @@ end to end; GET /bytes/N answers N deterministic bytes; GET /tcpinfo answers
 what the kernel reports of the serving socket (TCP_INFO: the options in use,
 window scales, MSS), e.g. "options ts,sack,wscale snd_wscale 7 rcv_wscale 7
 snd_mss 1448". Keep-alive is on.
-Usage: httpd.py ADDR PORT
+GET /pad answers "served by NAME pad N SHA" over its X-Pad-* headers.
+Usage: httpd.py ADDR PORT [NAME]
 """
 
 import hashlib
@@ -61,6 +62,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(bytes(i % 251 for i in range(n)))
         elif self.path == "/tcpinfo":
             self.reply(tcp_info(self.connection).encode())
+        elif self.path == "/pad":
+            # The X-Pad-* header values as received, in order: a request
+            # with large headers reached the application intact.
+            pads = [v for k, v in self.headers.items() if k.lower().startswith("x-pad-")]
+            digest = hashlib.sha256("".join(pads).encode()).hexdigest()
+            self.reply(f"served by {NAME} pad {len(pads)} {digest}\n".encode())
         else:
             self.reply(b"handoff httpd\n")
 
@@ -70,6 +77,8 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+
+NAME = sys.argv[3] if len(sys.argv) > 3 else "httpd"
 
 if __name__ == "__main__":
     Server((sys.argv[1], int(sys.argv[2])), Handler).serve_forever()

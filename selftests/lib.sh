@@ -202,7 +202,8 @@ FWD_PORT=7000
 SERVERS="f b1 b2"
 node_id() { case $1 in f) echo 1 ;; b1) echo 2 ;; b2) echo 3 ;; esac; }
 node_addr() { case $1 in f) echo 10.0.2.2 ;; b1) echo 10.0.2.3 ;; b2) echo 10.0.2.4 ;; esac; }
-# web_setup: on every server nginx on :80 serving "served by HOST" (index),
+# web_setup: on every server nginx on :80 serving "served by HOST" (index,
+# also under /static/ and /api/) with a cookie SRV=node<its node id>,
 # a 10 MiB file (big) and its access log with client addresses, and
 # httpd.py on :9000 (POST answers the body's SHA-256).
 web_setup() {
@@ -213,6 +214,10 @@ web_setup() {
     d=$HANDOFF_TMP/www-$h-$$
     mkdir -p "$d"
     echo "served by $h" > "$d/index.html"
+    # /static/ and /api/ for the content rules (content_http.sh).
+    mkdir -p "$d/static" "$d/api"
+    echo "served by $h" > "$d/static/index.html"
+    echo "served by $h" > "$d/api/index.html"
     ln -f "$HANDOFF_TMP/big" "$d/big" 2>/dev/null || cp "$HANDOFF_TMP/big" "$d/big"
     cat > "$d/nginx.conf" <<CONF
 daemon on; pid $d/nginx.pid; error_log $d/error.log; worker_processes 1;
@@ -220,14 +225,36 @@ events { worker_connections 1024; }
 http { access_log $d/access.log; client_body_temp_path $d; proxy_temp_path $d;
        fastcgi_temp_path $d; uwsgi_temp_path $d; scgi_temp_path $d;
        keepalive_requests 1000;
-       server { listen 80 backlog=1024; root $d; } }
+       server { listen 80 backlog=1024; root $d;
+                # A session cookie naming the node (the cookie policy).
+                add_header Set-Cookie "SRV=node$(node_id "$h"); Path=/"; } }
 CONF
     in_ns "$h" nginx -c "$d/nginx.conf" -e "$d/error.log" || die "nginx in $h"
-    in_ns "$h" python3 -S "$here/httpd.py" 0.0.0.0 9000 >/dev/null 2>&1 &
+    in_ns "$h" python3 -S "$here/httpd.py" 0.0.0.0 9000 "$h" >/dev/null 2>&1 &
   done
   for h in $SERVERS; do
     wait_port "$h" 80 && wait_port "$h" 9000 || die "servers in $h"
   done
+}
+# tls_setup: on every server a second nginx with TLS on :443 (one
+# self-signed EC certificate for all), same document root as web_setup's.
+tls_setup() {
+  local h d crt=$HANDOFF_TMP/tls-$$.crt key=$HANDOFF_TMP/tls-$$.key
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+    -subj /CN=handoff.test -keyout "$key" -out "$crt" 2>/dev/null || die "openssl req"
+  for h in $SERVERS; do
+    d=$HANDOFF_TMP/www-$h-$$
+    cat > "$d/nginx-tls.conf" <<CONF
+daemon on; pid $d/nginx-tls.pid; error_log $d/error-tls.log; worker_processes 1;
+events { worker_connections 1024; }
+http { access_log $d/access-tls.log; client_body_temp_path $d; proxy_temp_path $d;
+       fastcgi_temp_path $d; uwsgi_temp_path $d; scgi_temp_path $d;
+       server { listen 443 ssl backlog=1024; root $d;
+                ssl_certificate $crt; ssl_certificate_key $key; } }
+CONF
+    in_ns "$h" nginx -c "$d/nginx-tls.conf" -e "$d/error-tls.log" || die "nginx (TLS) in $h"
+  done
+  for h in $SERVERS; do wait_port "$h" 443 || die "TLS server in $h"; done
 }
 # www HOST: the document root of HOST's nginx.
 www() { echo "$HANDOFF_TMP/www-$1-$$"; }

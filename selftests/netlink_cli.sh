@@ -88,16 +88,19 @@ check "service show: syncookies always" grep -q ' syncookies always first-data-w
 ho a service del 10.0.0.105:80
 # What the module cannot serve yet is refused, not accepted and never served
 # (after the request was checked in full: a bad rule gets its own message).
+# The content policies are served (content_http.sh, content_cookie.sh).
 refused "IPv6 service: not supported yet" a \
   "IPv6 services are not supported yet (the hook serves IPv4)" service add '[2001:db8::1]:443'
-refused "policy host-uri: not supported yet" a "policy not supported yet (local, weighted, least-load and hash are)" \
-  service add 10.0.0.102:443 policy host-uri match a.example/api node 2 match /static node 3 \
-  fallback weighted
-refused "policy cookie: not supported yet" a "policy not supported yet (local, weighted, least-load and hash are)" \
-  service add 10.0.0.102:8080 policy cookie name SRV
-kernel_refused "... with EOPNOTSUPP (policy tls-sni, raw)" a 95 \
-  "policy not supported yet (local, weighted, least-load and hash are)" 3 \
-  "nest(2, addr(1, '10.0.0.102'), u16(2, 80), u32(5, 6))"
+check "policy host-uri accepted, its rules shown" eval "ho a service add 10.0.0.102:443 policy host-uri \
+  match a.example/api node 2 match /static node 3 fallback weighted &&
+  ho a service show 10.0.0.102:443 | grep 'policy host-uri' |
+  grep -q 'match a.example/api node 2 match /static node 3'"
+ho a service del 10.0.0.102:443
+check "policy cookie accepted" ho a service add 10.0.0.102:8080 policy cookie name SRV
+ho a service del 10.0.0.102:8080
+check "policy tls-sni accepted (raw, no rules: resumption hash, fallback local)" \
+  in_ns a $GENL send 3 "nest(2, addr(1, '10.0.0.102'), u16(2, 443), u32(5, 6))"
+ho a service del 10.0.0.102:443
 check "policy least-load accepted" ho a service add 10.0.0.102:80 policy least-load
 ho a service del 10.0.0.102:80
 ho a service show > "$out/services"
@@ -145,7 +148,7 @@ check "stats -s: global, 2 services, 2 peers" \
 check "stats -j has every counter" python3 -S -c '
 import json, sys
 g = json.load(sys.stdin)[0]
-sys.exit(0 if g["scope"] == "global" and len(g) == 60 and g["forward_entries"] == 0 and g["xmit_failed"] == 0 and g["adopted_entries"] == 0 else 1)' \
+sys.exit(0 if g["scope"] == "global" and len(g) == 62 and g["forward_entries"] == 0 and g["xmit_failed"] == 0 and g["adopted_entries"] == 0 else 1)' \
   < <(ho a -j stats)
 
 # --- events --------------------------------------------------------------

@@ -20,7 +20,7 @@ use crate::proto::{
     migrate::{Flow, Handoff},
 };
 use crate::services::ServiceSlot;
-use crate::stats::Counters;
+use crate::stats::{Counter, Counters};
 use kernel::prelude::*;
 use kernel::sync::rcu_table::{HashSeed, RcuTable, TableKey};
 use kernel::sync::Arc;
@@ -100,6 +100,73 @@ pub(crate) struct ConnEntry {
     pub(crate) syn_timeout: Jiffies,
     /// The idle timeout of the entry's service.
     pub(crate) idle_timeout: Jiffies,
+    /// The request bytes held until the content policy can choose.
+    pub(crate) request: Held,
+}
+
+/// Most request bytes held for one connection: then the policy chooses
+/// with what it has (the largest request a NEW carries).
+pub(crate) const REQUEST_MAX: usize = 16 * 1024;
+/// Most request bytes an instance holds (`request_bytes`).
+pub(crate) const REQUEST_BUDGET: u64 = 16 << 20;
+
+/// Request bytes a front holds for a connection (content policies),
+/// counted in its instance's `request_bytes` gauge while they live.
+pub(crate) struct Held {
+    bytes: KVec<u8>,
+    counters: Option<Arc<Counters>>,
+}
+
+impl Held {
+    /// Nothing held.
+    pub(crate) const fn new() -> Self {
+        Self {
+            bytes: KVec::new(),
+            counters: None,
+        }
+    }
+
+    /// The bytes held, in order.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Appends `b`, counted in `counters`: `false`, and nothing held, past
+    /// [`REQUEST_MAX`], the instance's [`REQUEST_BUDGET`] or out of memory.
+    pub(crate) fn push(&mut self, b: &[u8], counters: &Arc<Counters>) -> bool {
+        let n = b.len() as u64;
+        if self.bytes.len() + b.len() > REQUEST_MAX
+            || !counters.gauge_add_within(Counter::RequestBytes, n, REQUEST_BUDGET)
+        {
+            return false;
+        }
+        if self.bytes.extend_from_slice(b, GFP_ATOMIC).is_err() {
+            counters.gauge_sub(Counter::RequestBytes, n);
+            return false;
+        }
+        if self.counters.is_none() {
+            self.counters = Some(counters.clone());
+        }
+        true
+    }
+
+    /// Takes the bytes out (no longer counted).
+    pub(crate) fn take(&mut self) -> KVec<u8> {
+        self.uncount();
+        core::mem::replace(&mut self.bytes, KVec::new())
+    }
+
+    fn uncount(&mut self) {
+        if let Some(c) = self.counters.take() {
+            c.gauge_sub(Counter::RequestBytes, self.bytes.len() as u64);
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.uncount();
+    }
 }
 
 impl ConnEntry {

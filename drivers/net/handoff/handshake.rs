@@ -7,7 +7,7 @@
 //! the node, and the connection is injected locally (`inject.rs`) or
 //! offered to a peer (`origin.rs`).
 
-use crate::conntab::{ConnEntry, ConnKey, ConnShared, Negotiated, Timestamps};
+use crate::conntab::{ConnEntry, ConnKey, ConnShared, Held, Negotiated, Timestamps, REQUEST_MAX};
 use crate::ingress::{Decision, Pkt, REPLY_MAX};
 use crate::netns::Shared;
 use crate::proto::{
@@ -17,14 +17,14 @@ use crate::proto::{
     tcpopt::{self, SynAckOptions},
     wire,
 };
-use crate::services::ServiceRt;
-use crate::stats::Counter;
+use crate::services::{ContentKind, ServiceRt};
+use crate::stats::{Counter, Counters};
 use crate::{inject, origin, select, syncookie};
 use kernel::net::namespace::Namespace;
 use kernel::net::skb::SkBuff;
 use kernel::net::tcp::{self, EstablishedState, Listener, ListenerKind, RequestParams};
 use kernel::prelude::*;
-use kernel::sync::rcu;
+use kernel::sync::{rcu, Arc};
 use kernel::timer::{jiffies, msecs_to_jiffies, time_after};
 
 /// The cookie clock ticks every 64 s (the ISN's 8 count bits then span
@@ -152,7 +152,9 @@ pub(crate) fn segment(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
     };
     let ts_val = tcpopt::parse_lenient(p.options).timestamp.map(|t| t.val);
     let first_data_wait = pkt.svc.map_or(0, |s| s.first_data_wait_ms);
+    let content = pkt.svc.and_then(|s| s.content.as_deref()).map(|c| c.kind);
     let now = jiffies();
+    let mut request = None;
     let step = table.with_locked(&key, |_, e| {
         // Past its time, only not swept yet: gone, as if it had been.
         if e.expired(now) {
@@ -184,6 +186,11 @@ pub(crate) fn segment(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
         } else {
             e.conn.step(ev)
         };
+        // A content policy chooses by the whole request: bytes of one that
+        // is not complete yet are held and acknowledged.
+        if let (Some(kind), false) = (content, was_bound) {
+            (action, request) = gather(e, action, kind, ev, p.payload, &pkt.hn.counters);
+        }
         // The handshake ACK: the connection waits for its first data, or
         // is bound at once (first-data-wait 0).
         let mut wait = false;
@@ -239,8 +246,15 @@ pub(crate) fn segment(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
             table.remove(&key);
             Decision::Absorb
         }
+        Action::SendAck => {
+            pkt.inc(Counter::RequestHeld);
+            ack(&key.0, &snap)
+        }
         Action::Inject => {
-            let (verdict, outcome) = hand_off(pkt, skb, &snap);
+            let (verdict, outcome) = match request {
+                Some(req) => hand_off_held(pkt, &snap, &req, ts_val, p.window),
+                None => hand_off(pkt, skb, &snap),
+            };
             match outcome {
                 Event::MigrateStart => {
                     // The forward table owns the connection now.
@@ -253,6 +267,8 @@ pub(crate) fn segment(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
                     table.with_locked(&key, |_, e| {
                         if outcome == Event::InjectOk {
                             e.bound_at = jiffies();
+                            // The stack has them now.
+                            drop(e.request.take());
                         }
                         if e.conn.state() != State::Bound {
                             e.conn.step(outcome);
@@ -261,6 +277,118 @@ pub(crate) fn segment(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
                 }
             }
             verdict
+        }
+    }
+}
+
+/// The content policy's step on a segment of a connection not handed over
+/// yet (`action` is what its state machine said): the request bytes it
+/// brings are held and acknowledged until the request is complete, reaches
+/// [`REQUEST_MAX`], or fills the window; then the hand-off takes them all.
+/// A request complete in its first segment goes on as any (no copy).
+/// Returns the action, and the request bytes when the hand-off is to take
+/// the held ones (a copy: the entry keeps them until the stack has them).
+fn gather(
+    e: &mut ConnEntry,
+    action: Action,
+    kind: ContentKind,
+    ev: Event,
+    payload: &[u8],
+    counters: &Arc<Counters>,
+) -> (Action, Option<KVec<u8>>) {
+    let complete = |e: &mut ConnEntry| -> (Action, Option<KVec<u8>>) {
+        let mut copy = KVec::new();
+        if copy
+            .extend_from_slice(e.request.bytes(), GFP_ATOMIC)
+            .is_err()
+        {
+            return (Action::Drop(DropReason::QueueFull), None);
+        }
+        // The hand-off of this segment is pending already unless its bytes
+        // were held; then it starts without a segment.
+        if e.conn.handoff_pending() {
+            return (Action::Inject, Some(copy));
+        }
+        match e.conn.step(Event::NoData) {
+            Action::Inject => (Action::Inject, Some(copy)),
+            other => (other, None),
+        }
+    };
+    match (action, ev) {
+        (Action::Inject, Event::Data { seq, .. }) => {
+            // A retransmission that joined held and new bytes: the new ones.
+            let skip = e.conn.rcv_nxt().wrapping_sub(seq) as usize;
+            let new = payload.get(skip..).unwrap_or(&[]);
+            if e.request.bytes().is_empty() && skip == 0 && select::request_complete(kind, new) {
+                return (action, None);
+            }
+            // Within the request limit and the window: what is beyond goes
+            // to the chosen node when the client sends it again.
+            let room = REQUEST_MAX
+                .saturating_sub(e.request.bytes().len())
+                .min(e.conn.window() as usize);
+            let new = new.get(..new.len().min(room)).unwrap_or(&[]);
+            if !e.request.push(new, counters) {
+                // Out of the budget (or memory): not taken, the client
+                // sends it again.
+                let _ = e.conn.step(Event::InjectFailed { retryable: true });
+                return (Action::Drop(DropReason::QueueFull), None);
+            }
+            if !e.conn.hold(new.len() as u32) {
+                return complete(e);
+            }
+            let full = e.request.bytes().len() >= REQUEST_MAX || e.conn.window() == 0;
+            if full || select::request_complete(kind, e.request.bytes()) {
+                return complete(e);
+            }
+            (Action::SendAck, None)
+        }
+        // The client ends its side with part of a request held: the
+        // connection goes with what it sent (the FIN follows to the new
+        // owner when the client sends it again).
+        (Action::Inject, Event::Fin { .. }) if !e.request.bytes().is_empty() => complete(e),
+        // Held bytes again, of a request that is complete: its hand-off
+        // failed for a moment (the accept queue was full); again.
+        (Action::SendAck, _) if select::request_complete(kind, e.request.bytes()) => complete(e),
+        _ => (action, None),
+    }
+}
+
+/// The hand-off of a connection whose request bytes `req` were held: the
+/// policy chooses by all of them, and the connection is offered to the
+/// peer it names, or rebuilt in the local stack with them (the segment at
+/// hand is absorbed: its bytes are among them).
+fn hand_off_held(
+    pkt: &Pkt<'_>,
+    snap: &Snapshot,
+    req: &[u8],
+    ts_val: Option<u32>,
+    window: u16,
+) -> (Decision, Event) {
+    let nc = snap.new_conn_with(&pkt.key.0, ts_val, window);
+    if let select::Node::Peer(peer) = select::choose(pkt, req) {
+        if let Some(done) = origin::start_with(pkt, &nc, req, peer) {
+            return done;
+        }
+    }
+    match inject::adopt(pkt.net, pkt.guard, &nc, req) {
+        Ok(()) => {
+            pkt.inc(Counter::Injected);
+            (Decision::Absorb, Event::InjectOk)
+        }
+        Err(inject::AdoptError::Busy) => (
+            Decision::Drop(DropReason::InjectRetry),
+            Event::InjectFailed { retryable: true },
+        ),
+        Err(inject::AdoptError::Refused) => {
+            // Refused for good: the client is reset, as by a stack without
+            // the connection.
+            pkt.inc(Counter::InjectFailed);
+            let rcv_nxt = nc.client_isn.wrapping_add(1).wrapping_add(req.len() as u32);
+            if origin::reset_conn(pkt.net, &pkt.key.0, snap.conn.snd_nxt(), rcv_nxt).is_err() {
+                pkt.inc(Counter::XmitFailed);
+            }
+            (Decision::Absorb, Event::InjectFailed { retryable: false })
         }
     }
 }
@@ -311,19 +439,28 @@ fn bind_one(net: &Namespace, guard: &rcu::Guard, st: &Shared, key: &ConnKey) {
     let counters = e.shared().counters().clone();
     // Its data came meanwhile, or it was bound, closed or reset: nothing to
     // do (`NoData` is then no event for it).
-    let Some(Some((snap, nc))) = st.temp.with_locked(key, |_, e| {
+    let Some(Some((snap, nc, held))) = st.temp.with_locked(key, |_, e| {
+        // With the request bytes held so far, if any (copied: kept until
+        // the stack has them).
+        let mut held = KVec::new();
+        if held
+            .extend_from_slice(e.request.bytes(), GFP_ATOMIC)
+            .is_err()
+        {
+            return None;
+        }
         (e.conn.step(Event::NoData) == Action::Inject).then(|| {
             let snap = Snapshot {
                 conn: e.conn,
                 nego: e.nego,
             };
             let nc = snap.new_conn_with(&key.0, None, e.client_window);
-            (snap, nc)
+            (snap, nc, held)
         })
     }) else {
         return;
     };
-    let outcome = match inject::adopt(net, guard, &nc, &[]) {
+    let outcome = match inject::adopt(net, guard, &nc, &held) {
         Ok(()) => {
             counters.inc(Counter::Injected);
             st.counters.inc(Counter::Injected);
@@ -339,6 +476,7 @@ fn bind_one(net: &Namespace, guard: &rcu::Guard, st: &Shared, key: &ConnKey) {
     let action = st.temp.with_locked(key, |_, e| {
         if outcome == Event::InjectOk {
             e.bound_at = jiffies();
+            drop(e.request.take());
         }
         e.conn.step(outcome)
     });
@@ -643,6 +781,7 @@ fn remember(
         bound_at: now,
         syn_timeout: msecs_to_jiffies(svc.syn_timeout_ms),
         idle_timeout: msecs_to_jiffies(svc.idle_timeout_ms),
+        request: Held::new(),
     };
     let shared = ConnShared {
         created_ms: kernel::time::Ktime::ktime_get().to_ms(),
@@ -703,6 +842,51 @@ fn synack_tsval(off: u32, n: &Negotiated) -> u32 {
             sack_ok: n.sack,
         },
     )
+}
+
+/// Our ACK of what the front holds of the connection's request: the
+/// window left, and with timestamps the client's last TSval echoed.
+pub(crate) fn ack(t: &Tuple, snap: &Snapshot) -> Decision {
+    let n = &snap.nego;
+    let mut opts = [0u8; 12];
+    let olen = match n.ts {
+        Some(ts) => {
+            let val = tcp::tcp_clock_ms().wrapping_add(ts.off);
+            opts[..4].copy_from_slice(&[
+                tcpopt::KIND_NOP,
+                tcpopt::KIND_NOP,
+                tcpopt::KIND_TIMESTAMP,
+                tcpopt::LEN_TIMESTAMP,
+            ]);
+            opts[4..8].copy_from_slice(&val.to_be_bytes());
+            opts[8..12].copy_from_slice(&ts.recent.to_be_bytes());
+            12
+        }
+        None => 0,
+    };
+    let shift = if n.client_wscale.is_some() {
+        n.our_wscale
+    } else {
+        0
+    };
+    let window = (snap.conn.window() >> shift).min(65535) as u16;
+    let mut buf = [0u8; REPLY_MAX];
+    let seg = packet::Segment {
+        src: t.daddr,
+        dst: t.saddr,
+        sport: t.dport,
+        dport: t.sport,
+        seq: snap.conn.snd_nxt(),
+        ack: snap.conn.rcv_nxt(),
+        flags: TcpFlags::ACK,
+        window,
+        options: opts.get(..olen).unwrap_or(&[]),
+        payload: &[],
+    };
+    match packet::build_segment(&mut buf, &seg) {
+        Ok(len) => Decision::Reply(buf, len),
+        Err(_) => Decision::Drop(DropReason::Malformed),
+    }
 }
 
 /// Our SYN-ACK for the connection.

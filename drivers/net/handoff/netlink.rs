@@ -942,15 +942,6 @@ fn service_add(info: &Info<'_>) -> Result {
             c_str!("IPv6 services are not supported yet (the hook serves IPv4)"),
         ));
     }
-    if let (Policy::HostUri | Policy::Cookie | Policy::TlsSni, Some(a)) =
-        (spec.service.policy, t.get(HANDOFF_A_SERVICE_POLICY))
-    {
-        return Err(info.fail_attr(
-            crate::netns::eopnotsupp(),
-            &a,
-            c_str!("policy not supported yet (local, weighted, least-load and hash are)"),
-        ));
-    }
 
     let hn_add = HandoffNet::of(info.net());
     let ev = {
@@ -1214,7 +1205,10 @@ fn select_get(info: &Info<'_>) -> Result {
             .services(&guard)
             .and_then(|set| set.get(&key.addr.to_mapped(), key.port))
             .ok_or_else(|| info.fail_attr(ENOENT, &nest, c_str!("no such service")))?;
-        if !matches!(svc.policy, SelectPolicy::Local | SelectPolicy::Hash) {
+        // A content policy chooses by the request; its fallback is not the
+        // whole story.
+        if svc.content.is_some() || !matches!(svc.policy, SelectPolicy::Local | SelectPolicy::Hash)
+        {
             return Err(info.fail_attr(
                 crate::netns::eopnotsupp(),
                 &nest,

@@ -70,14 +70,27 @@ pub(crate) fn start(
     snap: &Snapshot,
     peer: u32,
 ) -> Option<(Decision, Event)> {
+    let nc = snap.new_conn(&pkt.key.0, p);
+    let request = p.payload.get(..p.payload.len().min(NEW_MAX_REQUEST))?;
+    start_with(pkt, &nc, request, peer)
+}
+
+/// Offers the connection `nc` of `pkt` with the request bytes `request`
+/// (those of its first segment, or all a content policy held) to `peer`,
+/// as [`start`] does.
+pub(crate) fn start_with(
+    pkt: &Pkt<'_>,
+    nc: &wire::NewConn,
+    request: &[u8],
+    peer: u32,
+) -> Option<(Decision, Event)> {
     let st = &pkt.hn.st;
     let svc = pkt.svc?;
     let pr = st.peers(pkt.guard)?.by_id(peer)?;
     let to = pr.endpoint?;
     let tunnel = st.tunnel(pkt.guard)?;
+    let request = request.get(..request.len().min(NEW_MAX_REQUEST))?;
     let slot = svc.reserve_forward()?;
-    let nc = snap.new_conn(&pkt.key.0, p);
-    let request = p.payload.get(..p.payload.len().min(NEW_MAX_REQUEST))?;
     let total = wire::ENCAP_HDR_LEN + wire::NEW_CONN_LEN + request.len();
     let mut msg = KVec::from_elem(0u8, total, GFP_ATOMIC).ok()?;
 
@@ -107,7 +120,7 @@ pub(crate) fn start(
     // conn_refs come from a counter: a clash with a handoff still in flight
     // takes 2^32 handoffs within a SYN timeout (then the insert fails).
     let handoff = Handoff::new(now_ms(), u64::from(svc.syn_timeout_ms));
-    if wire::new_datagram(&mut msg, conn_ref, &nc, request).is_err() {
+    if wire::new_datagram(&mut msg, conn_ref, nc, request).is_err() {
         st.fwd.remove(&pkt.key);
         return None;
     }

@@ -6,15 +6,19 @@
 //! this file gives it what the instance knows: the service's policy, this
 //! node's weight and load, and the peers as they are now (liveness and
 //! load change with every sync report, between two publications of the
-//! peers). Content policies plug in there and read the same inputs, the
-//! request bytes included.
+//! peers). Content policies (host-uri, cookie, tls-sni) read the request
+//! bytes first; when the request names no usable node, the service's
+//! fallback policy chooses.
 
 use crate::config::{Config, Policy as CfgPolicy};
 use crate::ingress::Pkt;
 use crate::netns::Shared;
 use crate::peers::PeerSet;
-use crate::proto::maglev;
+use crate::proto::http::{self, Progress};
 use crate::proto::select::{self, Candidate, Choice, HashTable, Policy, Request, SelfNode};
+use crate::proto::siphash::SipKey;
+use crate::proto::{content, maglev, tls};
+use crate::services::{ContentKind, ContentRt};
 use kernel::alloc::KVVec;
 use kernel::prelude::*;
 use kernel::sync::rcu::Guard;
@@ -37,15 +41,15 @@ pub(crate) fn choose(pkt: &Pkt<'_>, request: &[u8]) -> Node {
     let Some(svc) = pkt.svc else {
         return Node::Local;
     };
+    let (st, guard) = (&pkt.hn.st, pkt.guard);
     let client = pkt.tuple.saddr.to_ne_bytes();
-    match decide(
-        &pkt.hn.st,
-        pkt.guard,
-        svc.policy,
-        request,
-        &client,
-        kernel::random::u32(),
-    ) {
+    let rnd = kernel::random::u32();
+    let by_content = svc
+        .content
+        .as_deref()
+        .and_then(|c| by_content(st, guard, c, request, rnd));
+    let choice = by_content.unwrap_or_else(|| decide(st, guard, svc.policy, request, &client, rnd));
+    match choice {
         Choice::Local => {
             if let Some(s) = pkt.hn.st.sync(pkt.guard) {
                 s.handler().note_kept();
@@ -90,6 +94,69 @@ pub(crate) fn decide(
     with_candidates(peers, |c| select::select(policy, &me, c, &req, rnd))
 }
 
+/// Whether `request` says enough for the content policy `kind` to choose:
+/// the end of the HTTP request head, or the whole TLS ClientHello (or bytes
+/// that can never be one: the fallback chooses at once).
+pub(crate) fn request_complete(kind: ContentKind, request: &[u8]) -> bool {
+    match kind {
+        ContentKind::HostUri | ContentKind::Cookie => {
+            !matches!(http::parse_request(request), Progress::Incomplete)
+        }
+        ContentKind::TlsSni => !matches!(tls::parse_client_hello(request), Progress::Incomplete),
+    }
+}
+
+/// Fixed key of the TLS resumption hash: every front must send a session
+/// to the same node (like Maglev's keys, not a secret: a client choosing
+/// its session id or ticket could as well choose its server name).
+const RESUMPTION_KEY: SipKey = *b"handoff-tls-sess";
+
+/// The node a content policy names for `request`, if the request says
+/// enough (`proto/http.rs`, `proto/tls.rs`) and the node is usable: this
+/// node, or a peer that may be chosen (UP or not heard of yet, with a
+/// forward endpoint). `None`: the fallback policy chooses.
+fn by_content(
+    st: &Shared,
+    guard: &Guard,
+    c: &ContentRt,
+    request: &[u8],
+    rnd: u32,
+) -> Option<Choice> {
+    let node = match c.kind {
+        ContentKind::HostUri => match http::parse_request(request) {
+            Progress::Done(r) => content::first_match(c.rules(), r.host, r.path),
+            _ => None,
+        },
+        ContentKind::Cookie => match http::parse_request(request) {
+            Progress::Done(r) => http::cookie(&r, c.cookie_name()).and_then(content::cookie_node),
+            _ => None,
+        },
+        ContentKind::TlsSni => match tls::parse_client_hello(request) {
+            Progress::Done(hello) => match content::first_match(c.rules(), hello.sni(), None) {
+                Some(n) => Some(n),
+                // No rule for the name: a resumption goes where its
+                // session's hash says, from every front alike.
+                None => {
+                    let key = content::resumption_key(&hello, &RESUMPTION_KEY)?;
+                    return match decide(st, guard, Policy::Hash, request, &key.to_be_bytes(), rnd) {
+                        Choice::Local if st.hash(guard).is_none() => None,
+                        c => Some(c),
+                    };
+                }
+            },
+            _ => None,
+        },
+    }?;
+    let peers = st.peers(guard);
+    if peers.is_some_and(|p| p.node_id == node) {
+        return Some(Choice::Local);
+    }
+    // A peer is reachable only with the redistribution socket.
+    st.tunnel(guard)?;
+    let p = peers?.by_id(node)?;
+    (p.endpoint.is_some() && crate::sync::usable(p)).then_some(Choice::Peer(node))
+}
+
 /// The consistent-hash table of an instance, over this node and its peers.
 pub(crate) struct HashRt {
     slots: KVVec<u16>,
@@ -103,7 +170,11 @@ impl HashRt {
     /// 128 KiB and a few milliseconds to build.
     pub(crate) fn of(cfg: &Config) -> Result<Option<Self>> {
         let me = cfg.node.id;
-        if me == 0 || !cfg.services().iter().any(|s| s.policy == CfgPolicy::Hash) {
+        // Hash services, and tls-sni ones (resumptions go by hash).
+        let hashed = |s: &crate::config::Service| {
+            s.policy == CfgPolicy::Hash || s.policy == CfgPolicy::TlsSni
+        };
+        if me == 0 || !cfg.services().iter().any(hashed) {
             return Ok(None);
         }
         // This node's id among its peers', ascending (the peers are kept

@@ -4,7 +4,7 @@
 //! configuration, published with RCU after every change.
 
 use crate::config::{self, Config, MAX_IFACES};
-use crate::proto::select::Policy;
+use crate::proto::{content, select::Policy};
 use crate::stats::{Counter, Counters};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
@@ -26,8 +26,11 @@ pub(crate) struct ServiceRt {
     max_temporary: u32,
     /// At most this many of its connections in the forward table.
     max_forward: u32,
-    /// How the node of a connection is chosen.
+    /// How the node of a connection is chosen; for a content policy, its
+    /// fallback (what chooses when the request names no usable node).
     pub(crate) policy: Policy,
+    /// A content policy (host-uri, cookie, tls-sni) and its parameters.
+    pub(crate) content: Option<KBox<ContentRt>>,
     /// Every SYN answered without state (else only under pressure).
     pub(crate) syncookies_always: bool,
     /// How long a connection waits for its first data after the handshake
@@ -126,7 +129,7 @@ impl ServiceRt {
     /// Whether connections of the service may be handed to peers (its
     /// SYN-ACKs then leave room for the encapsulation in the MSS).
     pub(crate) fn may_migrate(&self) -> bool {
-        self.policy != Policy::Local
+        self.policy != Policy::Local || self.content.is_some()
     }
 
     /// What counting forward entries of the service takes, for use outside
@@ -156,6 +159,14 @@ impl ServiceSet {
         let mut list = KVec::with_capacity(cfg.services().len(), GFP_KERNEL)?;
         for (i, s) in cfg.services().iter().enumerate() {
             let addr = s.key.addr.to_mapped();
+            let content = match cfg.service_view(i) {
+                Some(v) => ContentRt::of(&v)?,
+                None => None,
+            };
+            let policy = match content {
+                Some(_) => select_policy(s.fallback),
+                None => select_policy(s.policy),
+            };
             let counters = cfg.service_counters_arc(i).ok_or(EINVAL)?.clone();
             let taken = counters.get(Counter::Injected) + counters.get(Counter::Adopted);
             let mut ifaces = [0u32; MAX_IFACES];
@@ -171,7 +182,8 @@ impl ServiceSet {
                     idle_timeout_ms: s.idle_timeout,
                     max_temporary: s.max_temporary,
                     max_forward: s.max_forward,
-                    policy: select_policy(s.policy),
+                    policy,
+                    content,
                     syncookies_always: s.syncookies_always,
                     first_data_wait_ms: s.first_data_wait,
                     counters,
@@ -220,6 +232,102 @@ impl ServiceSet {
 /// The selection policy of a configured one: local, weighted, least-load or
 /// hash, the ones `service add` accepts until the content policies exist
 /// (it refuses the others with `EOPNOTSUPP`).
+/// Which content policy a service has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ContentKind {
+    /// By the HTTP request's Host and path.
+    HostUri,
+    /// By an HTTP cookie naming the node.
+    Cookie,
+    /// By the TLS server name, else the resumed session.
+    TlsSni,
+}
+
+/// A byte range of [`ContentRt`]'s string pool.
+#[derive(Clone, Copy)]
+struct Span(usize, usize);
+
+/// A rule as [`ContentRt`] keeps it.
+#[derive(Clone, Copy)]
+struct RuleRt {
+    host: Option<Span>,
+    path: Option<Span>,
+    node: u32,
+}
+
+/// A content policy's parameters, copied out of the configuration.
+pub(crate) struct ContentRt {
+    /// The policy.
+    pub(crate) kind: ContentKind,
+    strings: KVec<u8>,
+    cookie: Span,
+    rules: KVec<RuleRt>,
+}
+
+impl ContentRt {
+    /// The content policy of the service `v`, if it has one.
+    fn of(v: &config::ServiceView<'_>) -> Result<Option<KBox<Self>>> {
+        let kind = match v.service.policy {
+            config::Policy::HostUri => ContentKind::HostUri,
+            config::Policy::Cookie => ContentKind::Cookie,
+            config::Policy::TlsSni => ContentKind::TlsSni,
+            _ => return Ok(None),
+        };
+        let mut strings = KVec::new();
+        let mut put = |s: &[u8]| -> Result<Span> {
+            let start = strings.len();
+            strings.extend_from_slice(s, GFP_KERNEL)?;
+            Ok(Span(start, s.len()))
+        };
+        let cookie = match v.service.cookie {
+            Some(c) => put(v.str(c))?,
+            None => Span(0, 0),
+        };
+        let mut rules = KVec::with_capacity(v.rules.len(), GFP_KERNEL)?;
+        for r in v.rules {
+            // "*" is any host, as no host.
+            let host = r.host.map(|h| v.str(h)).filter(|h| *h != b"*");
+            let host = host.map(&mut put).transpose()?;
+            let path = r.path.map(|p| put(v.str(p))).transpose()?;
+            rules.push(
+                RuleRt {
+                    host,
+                    path,
+                    node: r.node,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Some(KBox::new(
+            Self {
+                kind,
+                strings,
+                cookie,
+                rules,
+            },
+            GFP_KERNEL,
+        )?))
+    }
+
+    fn bytes(&self, s: Span) -> &[u8] {
+        self.strings.get(s.0..s.0 + s.1).unwrap_or(&[])
+    }
+
+    /// The cookie name (`Cookie` only; empty otherwise).
+    pub(crate) fn cookie_name(&self) -> &[u8] {
+        self.bytes(self.cookie)
+    }
+
+    /// The rules, in order.
+    pub(crate) fn rules(&self) -> impl Iterator<Item = content::Rule<'_>> {
+        self.rules.iter().map(|r| content::Rule {
+            host: r.host.map(|s| self.bytes(s)),
+            path: r.path.map(|s| self.bytes(s)),
+            node: r.node,
+        })
+    }
+}
+
 fn select_policy(p: config::Policy) -> Policy {
     match p {
         config::Policy::Weighted => Policy::Weighted,

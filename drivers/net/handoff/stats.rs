@@ -162,6 +162,10 @@ counters! {
     Relayed = "relayed",
     /// Gauge: connections peers announced, in the relay table.
     RelayEntries = "relay_entries",
+    /// Content policies: segments of an incomplete request held.
+    RequestHeld = "request_held",
+    /// Gauge: request bytes held now.
+    RequestBytes = "request_bytes",
 }
 
 /// The counters of one instance, updated locklessly from the packet path.
@@ -216,6 +220,21 @@ impl Counters {
                 (v < max).then_some(v + 1)
             })
             .is_ok()
+    }
+
+    /// Raises the gauge `c` by `n` unless that takes it past `max`; returns
+    /// whether it did.
+    pub(crate) fn gauge_add_within(&self, c: Counter, n: u64, max: u64) -> bool {
+        self.values[c as usize]
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                v.checked_add(n).filter(|s| *s <= max)
+            })
+            .is_ok()
+    }
+
+    /// Lowers the gauge `c` by `n`.
+    pub(crate) fn gauge_sub(&self, c: Counter, n: u64) {
+        self.values[c as usize].fetch_sub(n, Ordering::Relaxed);
     }
 
     /// Lowers the gauge `c` by one.

@@ -169,6 +169,8 @@ pub(crate) fn segment(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Option<Decision> {
             pkt.dropped(r);
             handshake::rst(&p)
         }
-        Action::SendSynAck | Action::Pass | Action::Remove => Decision::Drop(DropReason::BadEvent),
+        Action::SendSynAck | Action::Pass | Action::Remove | Action::SendAck => {
+            Decision::Drop(DropReason::BadEvent)
+        }
     })
 }

@@ -362,11 +362,21 @@ enum handoff_iface_attr {
  *	matches the HTTP Host header and whose _PATH is a prefix of the request
  *	URI path names the node; no match: the fallback policy.
  * @HANDOFF_POLICY_COOKIE: the HTTP cookie named HANDOFF_A_POLICY_COOKIE_NAME
- *	holds the decimal id of the node (affinity set by the servers); absent,
- *	malformed or naming no usable node: the fallback policy.
+ *	names the node (affinity set by the servers): its value is the node's
+ *	decimal id, or "node" and the id, or ends with "." and one of those (a
+ *	jvmRoute suffix); absent, malformed or naming no usable node: the
+ *	fallback policy.
  * @HANDOFF_POLICY_TLS_SNI: the first HANDOFF_A_POLICY_RULE whose _HOST matches
  *	the TLS ClientHello server_name names the node (_PATH is not allowed);
- *	no match or no SNI: the fallback policy.
+ *	no match: a resumed session (TLS 1.3 PSK identity, TLS 1.2 ticket or
+ *	session id) goes where its hash says on the HANDOFF_POLICY_HASH table
+ *	(needs this node's id); else the fallback policy.
+ *
+ * The content policies (HOST_URI, COOKIE, TLS_SNI) choose by the whole
+ * request head: the front acknowledges and holds the client's segments until
+ * the HTTP headers end or the TLS ClientHello is whole (or 16 KiB arrived),
+ * then hands all of it to the chosen node.  When the service's first-data
+ * wait ends first, the connection is bound to this node with what arrived.
  * @HANDOFF_POLICY_HASH: by the client's address, the same node for the same
  *	client on every front: a consistent-hash table (Maglev, 65537 slots)
  *	over this node and its peers by node id, the same whatever the order
@@ -758,6 +768,12 @@ enum handoff_change {
  *	HANDOFF_PKT_DATA with HANDOFF_PKT_F_RELAYED (per peer: to it).
  * @HANDOFF_A_STATS_RELAY_ENTRIES: G, gauge: connections peers announced that
  *	this node would relay (the relay table).
+ * @HANDOFF_A_STATS_REQUEST_HELD: GS, content policies: segments of an
+ *	incomplete request the front acknowledged and holds until the request
+ *	is complete (end of the HTTP headers, whole TLS ClientHello), reaches
+ *	16 KiB, or the first-data wait ends.
+ * @HANDOFF_A_STATS_REQUEST_BYTES: G, gauge: request bytes held now (at most
+ *	16 MiB per namespace; beyond, segments are dropped and retransmitted).
  * @__HANDOFF_A_STATS_MAX: internal: one past the highest value.
  */
 enum handoff_stats_attr {
@@ -822,6 +838,8 @@ enum handoff_stats_attr {
 	HANDOFF_A_STATS_ANNOUNCE_DROPPED,
 	HANDOFF_A_STATS_RELAYED,
 	HANDOFF_A_STATS_RELAY_ENTRIES,
+	HANDOFF_A_STATS_REQUEST_HELD,
+	HANDOFF_A_STATS_REQUEST_BYTES,
 
 	__HANDOFF_A_STATS_MAX,
 };

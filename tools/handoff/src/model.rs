@@ -124,6 +124,8 @@ pub const STATS_NAMES: &[(u16, &str)] = &[
     (HANDOFF_A_STATS_ANNOUNCE_DROPPED, "announce_dropped"),
     (HANDOFF_A_STATS_RELAYED, "relayed"),
     (HANDOFF_A_STATS_RELAY_ENTRIES, "relay_entries"),
+    (HANDOFF_A_STATS_REQUEST_HELD, "request_held"),
+    (HANDOFF_A_STATS_REQUEST_BYTES, "request_bytes"),
 ];
 
 /// The name of an enum value; an unknown value prints as its number.
@@ -1345,7 +1347,8 @@ mod tests {
                  new_timeout 0 fallback_local 0 data_early 0 data_dropped 0 dgram_not_peer 0 \
                  dgram_malformed 0 refused 0 flows_ended 0 adopted_entries 3 syncookies_sent 11 \
                  sync_sent 20 sync_received 19 sync_not_peer 0 sync_malformed 0 sync_replay 1 \
-                 announce_sent 0 announce_received 0 announce_dropped 0 relayed 0 relay_entries 0"
+                 announce_sent 0 announce_received 0 announce_dropped 0 relayed 0 relay_entries 0 \
+                 request_held 0 request_bytes 0"
             ),
             "{line}"
         );
@@ -1386,8 +1389,8 @@ mod tests {
             .to_record();
         assert!(rec.human().starts_with("peer 3 syn_answered 0"));
         assert!(rec.human().ends_with(
-            " sync_replay 0 announce_sent 0 announce_received 0 announce_dropped 0 relayed 0 \
-             relay_entries 0"
+            " announce_sent 0 announce_received 0 announce_dropped 0 relayed 0 relay_entries 0 \
+             request_held 0 request_bytes 0"
         ));
         assert_eq!(rec.json()["peer"], 3);
     }

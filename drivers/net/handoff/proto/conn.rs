@@ -121,6 +121,10 @@ pub enum Action {
     SendRst(DropReason),
     /// Drop the segment, if any, and remove the entry.
     Remove,
+    /// Consume the segment and acknowledge what the front holds: ack =
+    /// [`Conn::rcv_nxt`], window [`Conn::window`] (a retransmission of
+    /// request bytes held already, see [`Conn::hold`]).
+    SendAck,
 }
 
 /// Why a segment was dropped; [`DropReason::as_str`] names the counters.
@@ -238,6 +242,8 @@ pub struct Conn {
     rcv_wnd: u32,
     synacks: u8,
     pending: bool,
+    /// Request bytes the front acknowledged and holds (see [`Conn::hold`]).
+    held: u32,
 }
 
 impl Conn {
@@ -252,6 +258,7 @@ impl Conn {
             rcv_wnd,
             synacks: 1,
             pending: false,
+            held: 0,
         }
     }
 
@@ -270,9 +277,36 @@ impl Conn {
         self.irs
     }
 
-    /// The next sequence number expected from the client (irs + 1).
+    /// The next sequence number expected from the client: irs + 1 and the
+    /// request bytes held.
     pub const fn rcv_nxt(&self) -> u32 {
-        self.irs.wrapping_add(1)
+        self.irs.wrapping_add(1).wrapping_add(self.held)
+    }
+
+    /// The request bytes the front holds.
+    pub const fn held(&self) -> u32 {
+        self.held
+    }
+
+    /// The receive window left: what the front announced, less what it
+    /// holds (it never reads them).
+    pub const fn window(&self) -> u32 {
+        self.rcv_wnd.saturating_sub(self.held)
+    }
+
+    /// Keeps the `len` new request bytes of the segment the last
+    /// [`Action::Inject`] was for, instead of handing the connection over
+    /// (the request is not complete yet): the hand-off is no longer
+    /// pending, and the caller acknowledges them (ack = the new
+    /// [`Conn::rcv_nxt`]). `false`, and nothing changes, without a pending
+    /// hand-off before any data, or if `len` does not fit the window.
+    pub fn hold(&mut self, len: u32) -> bool {
+        if !self.pending || self.state != State::Established || len > self.window() {
+            return false;
+        }
+        self.pending = false;
+        self.held += len;
+        true
     }
 
     /// Our next sequence number (iss + 1: the SYN-ACK used one).
@@ -415,7 +449,12 @@ impl Conn {
             }
         };
         // First, the sequence number (RFC 9293 §3.10.7.4).
-        if !seq::segment_acceptable(s, len, self.rcv_nxt(), self.rcv_wnd) {
+        if !seq::segment_acceptable(s, len, self.rcv_nxt(), self.window()) {
+            // Old request bytes again, all of them held already: the
+            // client missed our ACK.
+            if data && self.all_held(s, len) {
+                return Action::SendAck;
+            }
             return Action::Drop(DropReason::OutOfWindow);
         }
         // Fifth, the ACK: only iss + 1 acknowledges our SYN and nothing more.
@@ -432,10 +471,29 @@ impl Conn {
             return Action::Absorb;
         }
         if s != self.rcv_nxt() {
-            return Action::Drop(DropReason::OutOfOrder);
+            // Starting within what is held and going on past it (a
+            // retransmission that joined segments): the caller skips
+            // `rcv_nxt - seq` bytes of it.
+            let overlaps =
+                self.held_offset(s).is_some() && seq::after(s.wrapping_add(len), self.rcv_nxt());
+            if !overlaps {
+                return Action::Drop(DropReason::OutOfOrder);
+            }
         }
         self.pending = true;
         Action::Inject
+    }
+
+    /// Where `s` lies in the held bytes, if it does.
+    fn held_offset(&self, s: u32) -> Option<u32> {
+        let off = s.wrapping_sub(self.irs.wrapping_add(1));
+        (off < self.held).then_some(off)
+    }
+
+    /// Whether the `len` bytes from `s` are all held already.
+    fn all_held(&self, s: u32, len: u32) -> bool {
+        self.held_offset(s)
+            .is_some_and(|off| off.saturating_add(len) <= self.held)
     }
 
     fn on_syn(&mut self, syn_seq: u32) -> Action {
@@ -544,6 +602,132 @@ mod tests {
         }
         assert_eq!(c.state(), s);
         c
+    }
+
+    /// Established, then `Inject` for 100 bytes of data at rcv_nxt.
+    fn with_data_pending() -> Conn {
+        let mut c = fresh();
+        assert_eq!(c.step(good_ack()), Action::Absorb);
+        assert_eq!(c.step(good_data()), Action::Inject);
+        c
+    }
+
+    #[test]
+    fn hold_keeps_bytes_and_moves_rcv_nxt() {
+        let mut c = with_data_pending();
+        assert!(c.hold(100));
+        assert_eq!(c.held(), 100);
+        assert_eq!(c.rcv_nxt(), nxt().wrapping_add(100));
+        assert_eq!(c.window(), WND - 100);
+        assert!(!c.handoff_pending());
+        assert_eq!(c.state(), State::Established);
+        // Not pending any more: a second hold is refused.
+        assert!(!c.hold(1));
+        // The next segment, at the new rcv_nxt: handed over (or held).
+        let next = Event::Data {
+            seq: nxt().wrapping_add(100),
+            ack: ack_ok(),
+            len: 50,
+        };
+        assert_eq!(c.step(next), Action::Inject);
+        assert!(c.hold(50));
+        assert_eq!(c.rcv_nxt(), nxt().wrapping_add(150));
+    }
+
+    #[test]
+    fn hold_needs_a_pending_data_hand_off_and_room() {
+        let mut c = fresh();
+        assert!(!c.hold(1), "no hand-off pending in SynRecv");
+        assert_eq!(c.step(good_ack()), Action::Absorb);
+        assert!(!c.hold(1), "established, nothing pending");
+        assert_eq!(c.step(good_data()), Action::Inject);
+        assert!(!c.hold(WND + 1), "past the window");
+        assert!(c.handoff_pending());
+        assert!(c.hold(WND));
+        assert_eq!(c.window(), 0);
+    }
+
+    #[test]
+    fn held_bytes_again_are_acked_not_handed_over() {
+        let mut c = with_data_pending();
+        assert!(c.hold(100));
+        // The same segment again (our ACK was lost), or a part of it.
+        assert_eq!(c.step(good_data()), Action::SendAck);
+        let part = Event::Data {
+            seq: nxt().wrapping_add(10),
+            ack: ack_ok(),
+            len: 20,
+        };
+        assert_eq!(c.step(part), Action::SendAck);
+        assert!(!c.handoff_pending());
+        // Before the first request byte: not ours to acknowledge.
+        let before = Event::Data {
+            seq: IRS,
+            ack: ack_ok(),
+            len: 1,
+        };
+        assert_eq!(c.step(before), Action::Drop(DropReason::OutOfWindow));
+    }
+
+    #[test]
+    fn a_retransmission_joining_held_and_new_bytes_is_handed_over() {
+        let mut c = with_data_pending();
+        assert!(c.hold(100));
+        // Bytes 50..200: the caller skips the 50 held ones.
+        let joined = Event::Data {
+            seq: nxt().wrapping_add(50),
+            ack: ack_ok(),
+            len: 150,
+        };
+        assert_eq!(c.step(joined), Action::Inject);
+        assert!(c.hold(100));
+        assert_eq!(c.held(), 200);
+        // Past rcv_nxt: out of order, as before.
+        let gap = Event::Data {
+            seq: nxt().wrapping_add(210),
+            ack: ack_ok(),
+            len: 10,
+        };
+        assert_eq!(c.step(gap), Action::Drop(DropReason::OutOfOrder));
+    }
+
+    #[test]
+    fn without_held_bytes_nothing_changes() {
+        // Data starting before rcv_nxt with nothing held stays out of order.
+        let mut c = fresh();
+        assert_eq!(c.step(good_ack()), Action::Absorb);
+        let early = Event::Data {
+            seq: IRS,
+            ack: ack_ok(),
+            len: 10,
+        };
+        assert_eq!(c.step(early), Action::Drop(DropReason::OutOfOrder));
+        assert_eq!(c.window(), WND);
+        assert_eq!(c.rcv_nxt(), nxt());
+    }
+
+    #[test]
+    fn held_bytes_across_the_sequence_wrap() {
+        // IRS is near 2^31; a connection whose ISN is just below 2^32.
+        let mut c = Conn::new(ISS, u32::MAX - 10, WND);
+        let first = 0xffff_fff6u32;
+        assert_eq!(
+            c.step(Event::Ack {
+                seq: first,
+                ack: ack_ok()
+            }),
+            Action::Absorb
+        );
+        let d = |seq: u32, len| Event::Data {
+            seq,
+            ack: ack_ok(),
+            len,
+        };
+        assert_eq!(c.step(d(first, 30)), Action::Inject);
+        assert!(c.hold(30));
+        assert_eq!(c.rcv_nxt(), first.wrapping_add(30));
+        assert_eq!(c.step(d(first.wrapping_add(5), 10)), Action::SendAck);
+        assert_eq!(c.step(d(first.wrapping_add(20), 40)), Action::Inject);
     }
 
     #[test]

@@ -31,7 +31,8 @@ pub const MAX_SACK_BLOCKS: usize = 4;
 const LEN_MSS: u8 = 4;
 const LEN_WSCALE: u8 = 3;
 const LEN_SACK_PERM: u8 = 2;
-const LEN_TIMESTAMP: u8 = 10;
+/// Length of the timestamps option (RFC 7323).
+pub const LEN_TIMESTAMP: u8 = 10;
 
 /// Why an option area was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

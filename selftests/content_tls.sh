@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Content policy tls-sni on the front f: nginx with TLS on every server;
+# the server name a.example goes to b1, b.example to b2, any other to the
+# fallback (local: f). A 2 kB ClientHello (long ALPN names) crosses two
+# segments: the front holds the first, parses the whole ClientHello, and
+# hands both to b1.
+. "$(dirname "$0")/lib.sh"
+
+ktap_plan 6
+[ -x "${HANDOFF_CLI:-}" ] || die "HANDOFF_CLI not set"
+topo_setup
+module_load || die "insmod"
+web_setup
+tls_setup
+migrate_setup 443
+ho f service del "$VIP:443" || die "service del"
+ho f service add "$VIP:443" dev eth0 policy tls-sni match a.example node 2 match b.example node 3 \
+  fallback local first-data-wait 5000 || die "service add tls-sni"
+
+# https NAME N: the hosts that served N sequential connections to NAME.
+https() {
+  local urls
+  urls=$(for i in $(seq "$2"); do printf 'https://%s/ ' "$1"; done)
+  # shellcheck disable=SC2086
+  in_ns c curl -sk --max-time 10 --resolve "$1:443:$VIP" -H 'Connection: close' $urls -w '\n' |
+    awk '/^served by/ { print $3 }' | sort | uniq -c | tr '\n' ' '
+}
+
+out=$(https a.example 5)
+check "SNI a.example: 5 connections all to b1 ($out)" [ "$(echo $out)" = "5 b1" ]
+out=$(https b.example 5)
+check "SNI b.example: 5 connections all to b2 ($out)" [ "$(echo $out)" = "5 b2" ]
+out=$(https c.example 5)
+check "SNI c.example (no rule): the fallback, local to f ($out)" [ "$(echo $out)" = "5 f" ]
+
+# Segments as on a real link: without TSO/GSO the client's stack cuts the
+# ClientHello at the MSS (veth would carry it whole).
+in_ns c ethtool -K eth0 tso off gso off >/dev/null || die "ethtool"
+held0=$(counter f request_held)
+out=$(in_ns c python3 -S -c '
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+# Long ALPN names make a ClientHello of about 2 kB (two segments).
+ctx.set_alpn_protocols(["x" * 250 + str(i) for i in range(6)] + ["http/1.1"])
+raw = socket.create_connection((sys.argv[1], 443), timeout=20)
+raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s = ctx.wrap_socket(raw, server_hostname="a.example")
+s.sendall(b"GET / HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    try:
+        chunk = s.recv(65536)
+    except ssl.SSLError:
+        break
+    if not chunk:
+        break
+    data += chunk
+print(data.split(b"\r\n\r\n", 1)[-1].decode().strip())
+' "$VIP")
+check "2 kB ClientHello in two segments, SNI a.example: served by b1 ($out)" [ "$out" = "served by b1" ]
+held=$(( $(counter f request_held) - held0 ))
+check "f held its first segment (request_held +$held)" [ "$held" -ge 1 ]
+check "f handed the a.example and b.example connections over (migrated $(counter f migrated))" \
+  [ "$(counter f migrated)" -ge 11 ]
+ktap_finish
