@@ -21,6 +21,7 @@
 use crate::config::PeerState;
 use crate::netns::{HandoffNet, Shared};
 use crate::peers::{PeerRt, PeerSet};
+use crate::proto::announce;
 use crate::proto::select::load_of;
 use crate::proto::sync::{self, Liveness, Load, PeerLive, SyncHdr, Verdict};
 use crate::stats::Counter;
@@ -205,7 +206,7 @@ impl UdpTunnelHandler for SyncChannel {
         if skb.linearize().is_err() {
             return malformed();
         }
-        if skb.data().first() == Some(&crate::proto::announce::SYNC_CONNS) {
+        if announce::sync_type(skb.data()) == Some(announce::SYNC_CONNS) {
             crate::failover::on_conns(hn, peers, peer, skb.data());
             return;
         }

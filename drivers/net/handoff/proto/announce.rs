@@ -60,7 +60,7 @@
 
 use super::cookie::{as_v4, v4_mapped, Tuple};
 use super::packet::{put, BuildError};
-use super::sync::{SyncError, SyncHdr, SYNC_HDR_LEN};
+use super::sync::{self, be16, be32, take, SyncError, SyncHdr, SYNC_HDR_LEN};
 use super::wire::{AF_INET, AF_INET6};
 
 /// `HANDOFF_SYNC_CONNS`: a datagram of connection announcements.
@@ -78,17 +78,6 @@ pub const MAX_IDLE_MS: u32 = 86_400_000;
 const _: () = assert!(MAX_CONNS_LEN < 1400);
 // The body length must fit the u16 `len` field.
 const _: () = assert!(MAX_CONNS * SYNC_CONN_LEN <= u16::MAX as usize);
-
-// Field offsets in `struct handoff_sync_hdr` (as in sync.rs, whose helpers
-// are private to it).
-const H_TYPE: usize = 0;
-const H_LEN: usize = 2;
-const H_NODE_ID: usize = 4;
-const H_EPOCH: usize = 8;
-const H_SEQ: usize = 12;
-const H_INTERVAL: usize = 16;
-const H_CONNS: usize = 20;
-const H_WEIGHT: usize = 24;
 
 // Field offsets in `struct handoff_sync_conn`.
 const C_CLIENT: usize = 0;
@@ -283,8 +272,8 @@ impl From<SyncError> for AnnounceError {
 /// [`SYNC_CONNS`]: [`parse_conns`]); `None` when `buf` is shorter than the
 /// header, which both parsers reject as `Short`.
 pub fn sync_type(buf: &[u8]) -> Option<u8> {
-    let h: &[u8; SYNC_HDR_LEN] = buf.first_chunk()?;
-    Some(h[H_TYPE])
+    // `type` is the header's first byte.
+    buf.first_chunk::<SYNC_HDR_LEN>().map(|h| h[0])
 }
 
 /// A parsed announcement datagram; its entries borrow the datagram buffer.
@@ -315,22 +304,6 @@ impl<'a> Conns<'a> {
     pub fn is_empty(&self) -> bool {
         self.body.is_empty()
     }
-}
-
-/// `N` bytes at `off`, if the buffer has them.
-fn take<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
-    b.get(off..)?.first_chunk::<N>().copied()
-}
-
-/// Big-endian u16 at `off` of a fixed-size record; 0 if out of range,
-/// which the callers' constant offsets rule out.
-fn be16(b: &[u8], off: usize) -> u16 {
-    take::<2>(b, off).map_or(0, u16::from_be_bytes)
-}
-
-/// Big-endian u32 at `off`, as [`be16`].
-fn be32(b: &[u8], off: usize) -> u32 {
-    take::<4>(b, off).map_or(0, u32::from_be_bytes)
 }
 
 /// An address of an entry in this crate's form, by the entry's family;
@@ -412,29 +385,7 @@ fn decode_conn(b: &[u8; SYNC_CONN_LEN]) -> Result<Announce, AnnounceError> {
 /// later versions may define them). Entries with the same tuple are
 /// allowed; they are applied in order.
 pub fn parse_conns(buf: &[u8]) -> Result<Conns<'_>, AnnounceError> {
-    let h: &[u8; SYNC_HDR_LEN] = buf.first_chunk().ok_or(AnnounceError::Short)?;
-    if h[H_TYPE] != SYNC_CONNS {
-        return Err(AnnounceError::Type);
-    }
-    let len = usize::from(be16(h, H_LEN));
-    if len % SYNC_CONN_LEN != 0 {
-        return Err(AnnounceError::Length);
-    }
-    if len / SYNC_CONN_LEN > MAX_CONNS {
-        return Err(AnnounceError::TooMany);
-    }
-    // At most SYNC_HDR_LEN + 65535: no overflow; checked all the same.
-    let end = SYNC_HDR_LEN.checked_add(len).ok_or(AnnounceError::Short)?;
-    let body = buf.get(SYNC_HDR_LEN..end).ok_or(AnnounceError::Short)?;
-    let hdr = SyncHdr {
-        node_id: be32(h, H_NODE_ID),
-        epoch: be32(h, H_EPOCH),
-        seq: be32(h, H_SEQ),
-        interval_ms: be32(h, H_INTERVAL),
-        conns: be32(h, H_CONNS),
-        weight: be32(h, H_WEIGHT),
-    };
-    hdr.check()?;
+    let (hdr, body) = sync::parse_hdr(buf, SYNC_CONNS, SYNC_CONN_LEN, MAX_CONNS)?;
     for c in body.chunks_exact(SYNC_CONN_LEN) {
         let c: &[u8; SYNC_CONN_LEN] = c.first_chunk().ok_or(AnnounceError::Short)?;
         decode_conn(c)?;
@@ -467,16 +418,7 @@ pub fn write_conns(out: &mut [u8], hdr: &SyncHdr, conns: &[Announce]) -> Result<
         return Err(BuildError::BufferTooSmall { needed: total });
     }
     let len = u16::try_from(body).map_err(|_| BuildError::TooLong)?;
-    let mut h = [0u8; SYNC_HDR_LEN];
-    put(&mut h, H_TYPE, &[SYNC_CONNS, 0])?;
-    put(&mut h, H_LEN, &len.to_be_bytes())?;
-    put(&mut h, H_NODE_ID, &hdr.node_id.to_be_bytes())?;
-    put(&mut h, H_EPOCH, &hdr.epoch.to_be_bytes())?;
-    put(&mut h, H_SEQ, &hdr.seq.to_be_bytes())?;
-    put(&mut h, H_INTERVAL, &hdr.interval_ms.to_be_bytes())?;
-    put(&mut h, H_CONNS, &hdr.conns.to_be_bytes())?;
-    put(&mut h, H_WEIGHT, &hdr.weight.to_be_bytes())?;
-    put(out, 0, &h)?;
+    put(out, 0, &sync::encode_hdr(SYNC_CONNS, len, hdr)?)?;
     let mut off = SYNC_HDR_LEN;
     for c in conns {
         let t = &c.tuple;

@@ -291,18 +291,18 @@ impl<'a> Report<'a> {
 }
 
 /// `N` bytes at `off`, if the buffer has them.
-fn take<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
+pub(super) fn take<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
     b.get(off..)?.first_chunk::<N>().copied()
 }
 
 /// Big-endian u16 at `off` of a fixed-size record; 0 if out of range,
 /// which the callers' constant offsets rule out.
-fn be16(b: &[u8], off: usize) -> u16 {
+pub(super) fn be16(b: &[u8], off: usize) -> u16 {
     take::<2>(b, off).map_or(0, u16::from_be_bytes)
 }
 
 /// Big-endian u32 at `off`, as [`be16`].
-fn be32(b: &[u8], off: usize) -> u32 {
+pub(super) fn be32(b: &[u8], off: usize) -> u32 {
     take::<4>(b, off).map_or(0, u32::from_be_bytes)
 }
 
@@ -333,20 +333,39 @@ fn decode_load(b: &[u8; SYNC_LOAD_LEN]) -> Load {
 /// `flags` and each entry's `reserved` byte are ignored (senders write 0;
 /// later versions may define them).
 pub fn parse_report(buf: &[u8]) -> Result<Report<'_>, SyncError> {
+    let (hdr, loads) = parse_hdr(buf, SYNC_REPORT, SYNC_LOAD_LEN, MAX_LOADS)?;
+    let report = Report { hdr, loads };
+    for l in report.loads() {
+        l.check()?;
+    }
+    Ok(report)
+}
+
+/// The header rules every sync datagram follows, for the type `ty` whose
+/// body holds up to `max` entries of `entry_len` bytes: the header and the
+/// body (exactly `len` bytes), or the first rule that fails, in the order
+/// [`parse_report`] documents (short, type, length, too many, short body,
+/// [`SyncHdr::check`]).
+pub(super) fn parse_hdr(
+    buf: &[u8],
+    ty: u8,
+    entry_len: usize,
+    max: usize,
+) -> Result<(SyncHdr, &[u8]), SyncError> {
     let h: &[u8; SYNC_HDR_LEN] = buf.first_chunk().ok_or(SyncError::Short)?;
-    if h[H_TYPE] != SYNC_REPORT {
+    if h[H_TYPE] != ty {
         return Err(SyncError::Type);
     }
     let len = usize::from(be16(h, H_LEN));
-    if len % SYNC_LOAD_LEN != 0 {
+    if len % entry_len != 0 {
         return Err(SyncError::Length);
     }
-    if len / SYNC_LOAD_LEN > MAX_LOADS {
+    if len / entry_len > max {
         return Err(SyncError::TooMany);
     }
     // At most SYNC_HDR_LEN + 65535: no overflow; checked all the same.
     let end = SYNC_HDR_LEN.checked_add(len).ok_or(SyncError::Short)?;
-    let loads = buf.get(SYNC_HDR_LEN..end).ok_or(SyncError::Short)?;
+    let body = buf.get(SYNC_HDR_LEN..end).ok_or(SyncError::Short)?;
     let hdr = SyncHdr {
         node_id: be32(h, H_NODE_ID),
         epoch: be32(h, H_EPOCH),
@@ -356,11 +375,26 @@ pub fn parse_report(buf: &[u8]) -> Result<Report<'_>, SyncError> {
         weight: be32(h, H_WEIGHT),
     };
     hdr.check()?;
-    let report = Report { hdr, loads };
-    for l in report.loads() {
-        l.check()?;
-    }
-    Ok(report)
+    Ok((hdr, body))
+}
+
+/// The header of a sync datagram of type `ty` with a body of `body_len`
+/// bytes (`flags` 0).
+pub(super) fn encode_hdr(
+    ty: u8,
+    body_len: u16,
+    hdr: &SyncHdr,
+) -> Result<[u8; SYNC_HDR_LEN], BuildError> {
+    let mut h = [0u8; SYNC_HDR_LEN];
+    put(&mut h, H_TYPE, &[ty, 0])?;
+    put(&mut h, H_LEN, &body_len.to_be_bytes())?;
+    put(&mut h, H_NODE_ID, &hdr.node_id.to_be_bytes())?;
+    put(&mut h, H_EPOCH, &hdr.epoch.to_be_bytes())?;
+    put(&mut h, H_SEQ, &hdr.seq.to_be_bytes())?;
+    put(&mut h, H_INTERVAL, &hdr.interval_ms.to_be_bytes())?;
+    put(&mut h, H_CONNS, &hdr.conns.to_be_bytes())?;
+    put(&mut h, H_WEIGHT, &hdr.weight.to_be_bytes())?;
+    Ok(h)
 }
 
 /// Writes a report into `out` and returns its length,
@@ -388,16 +422,7 @@ pub fn write_report(out: &mut [u8], hdr: &SyncHdr, loads: &[Load]) -> Result<usi
         return Err(BuildError::BufferTooSmall { needed: total });
     }
     let len = u16::try_from(body).map_err(|_| BuildError::TooLong)?;
-    let mut h = [0u8; SYNC_HDR_LEN];
-    put(&mut h, H_TYPE, &[SYNC_REPORT, 0])?;
-    put(&mut h, H_LEN, &len.to_be_bytes())?;
-    put(&mut h, H_NODE_ID, &hdr.node_id.to_be_bytes())?;
-    put(&mut h, H_EPOCH, &hdr.epoch.to_be_bytes())?;
-    put(&mut h, H_SEQ, &hdr.seq.to_be_bytes())?;
-    put(&mut h, H_INTERVAL, &hdr.interval_ms.to_be_bytes())?;
-    put(&mut h, H_CONNS, &hdr.conns.to_be_bytes())?;
-    put(&mut h, H_WEIGHT, &hdr.weight.to_be_bytes())?;
-    put(out, 0, &h)?;
+    put(out, 0, &encode_hdr(SYNC_REPORT, len, hdr)?)?;
     let mut off = SYNC_HDR_LEN;
     for l in loads {
         let mut e = [0u8; SYNC_LOAD_LEN];
