@@ -6,7 +6,7 @@
 # segment, and a request without a Host header.
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 9
+ktap_plan 10
 [ -x "${HANDOFF_CLI:-}" ] || die "HANDOFF_CLI not set"
 topo_setup
 module_load || die "insmod"
@@ -68,7 +68,11 @@ check "HTTP/1.0 request without Host to /api/: b2 ($out)" [ "$out" = "served by 
 # 15 kB of headers in four segments: the front holds the first three
 # (acknowledged), chooses at the end of the headers, and b2's application
 # gets every header intact.
-out=$(in_ns c python3 -S -c '
+# pad_request: 15 kB of headers to /pad on :9000 in four segments (0.3 s
+# apart); prints the head's length and "ok" if the application that
+# answered got every header intact, named in the answer ("served by HOST").
+pad_request() {
+  in_ns c python3 -S -c '
 import hashlib, socket, sys, time
 vals = [(b"%02d" % i) * 490 for i in range(15)]
 head = b"GET /pad HTTP/1.1\r\nHost: x\r\n"
@@ -83,13 +87,22 @@ data = b""
 while chunk := s.recv(65536):
     data += chunk
 body = data.split(b"\r\n\r\n", 1)[-1].decode().strip()
-want = "served by b2 pad 15 " + hashlib.sha256(b"".join(vals)).hexdigest()
-print(len(head), "ok" if body == want else "got " + body)
-' "$VIP")
+want = "pad 15 " + hashlib.sha256(b"".join(vals)).hexdigest()
+print(len(head), "ok" if body.endswith(want) else "got " + body, body.split(" pad")[0])
+' "$VIP"
+}
+out=$(pad_request)
 check "15 kB of headers in four segments: chosen by path (b2), every header intact ($out)" \
-  [ "${out#* }" = ok ]
+  [ "${out#* }" = "ok served by b2" ]
 check "f held the first segments (request_held $(counter f request_held)), holds nothing now ($(counter f request_bytes))" \
   [ "$(counter f request_held)" -ge 3 -a "$(counter f request_bytes)" = 0 ]
 check "f counted handoffs and local binds (migrated $(counter f migrated), injected $(counter f injected))" \
   [ "$(counter f migrated)" -ge 20 -a "$(counter f injected)" -ge 10 ]
+# With request-limit 2000 the front chooses with the first 2000 bytes: no
+# whole head, so the fallback (local) takes it, with every byte.
+ho f service del "$VIP:9000" && ho f service add "$VIP:9000" dev eth0 policy host-uri \
+  match /pad node 3 first-data-wait 5000 request-limit 2000 || die "service request-limit"
+out=$(pad_request)
+check "request-limit 2000: chosen with part of the head, by the fallback (f), every header intact ($out)" \
+  [ "${out#* }" = "ok served by f" ]
 ktap_finish

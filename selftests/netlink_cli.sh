@@ -14,7 +14,7 @@ GENL="$PY $here/handoff_genl.py"
 out=${HANDOFF_TMP:-/tmp}/netlink_cli.$$
 mkdir -p "$out"
 
-ktap_plan 89
+ktap_plan 91
 [ -n "$CLI" ] && [ -x "$CLI" ] || die "HANDOFF_CLI not set or not executable: '$CLI'"
 check "insmod handoff.ko" module_load
 ns_add a
@@ -82,9 +82,9 @@ refused "sync socket on an address not local" a "cannot open the sync socket on 
 # --- services ------------------------------------------------------------
 check "service add (defaults)" ho a service add 10.0.0.100:80
 check "service add (every attribute)" ho a service add 10.0.0.101:443 dev d0 policy weighted \
-  max-temporary 100 max-forward 200 syn-timeout 3000 idle-timeout 60000
+  max-temporary 100 max-forward 200 syn-timeout 3000 idle-timeout 60000 request-limit 4096
 check "service add syncookies always" ho a service add 10.0.0.105:80 syncookies always
-check "service show: syncookies always" grep -q ' syncookies always first-data-wait 200$' <(ho a service show 10.0.0.105:80)
+check "service show: syncookies always" grep -q ' syncookies always first-data-wait 200 request-limit 16384$' <(ho a service show 10.0.0.105:80)
 ho a service del 10.0.0.105:80
 # What the module cannot serve yet is refused, not accepted and never served
 # (after the request was checked in full: a bad rule gets its own message).
@@ -106,10 +106,10 @@ ho a service del 10.0.0.102:80
 ho a service show > "$out/services"
 check "service show lists the two" [ "$(wc -l < "$out/services")" = 2 ]
 check "service show reports the defaults" grep -qx \
-  "service 10.0.0.100:80 protocol tcp policy local max-temporary 16384 max-forward 65536 syn-timeout 10000 idle-timeout 900000 syncookies auto first-data-wait 200" \
+  "service 10.0.0.100:80 protocol tcp policy local max-temporary 16384 max-forward 65536 syn-timeout 10000 idle-timeout 900000 syncookies auto first-data-wait 200 request-limit 16384" \
   "$out/services"
 check "service show VIP:PORT" [ "$(ho a service show 10.0.0.101:443)" = \
-  "service 10.0.0.101:443 protocol tcp dev d0 policy weighted max-temporary 100 max-forward 200 syn-timeout 3000 idle-timeout 60000 syncookies auto first-data-wait 200" ]
+  "service 10.0.0.101:443 protocol tcp dev d0 policy weighted max-temporary 100 max-forward 200 syn-timeout 3000 idle-timeout 60000 syncookies auto first-data-wait 200 request-limit 4096" ]
 ho a -j service show > "$out/services.json"
 check "service show -j is JSON" python3 -S -c 'import json,sys; json.load(sys.stdin)' < "$out/services.json"
 check "service show -j round-trips" python3 -S - "$out/services.json" <<'EOF'
@@ -118,7 +118,7 @@ svcs = {s["service"]: s for s in json.load(open(sys.argv[1]))}
 want = {
     "service": "10.0.0.101:443", "protocol": "tcp", "dev": ["d0"], "policy": "weighted",
     "max-temporary": 100, "max-forward": 200, "syn-timeout": 3000, "idle-timeout": 60000,
-    "syncookies": "auto", "first-data-wait": 200,
+    "syncookies": "auto", "first-data-wait": 200, "request-limit": 4096,
 }
 got = svcs.get("10.0.0.101:443")
 if got != want:
@@ -220,6 +220,8 @@ refused "syncookies mode unknown" a 'invalid syncookies mode "sometimes"' \
   service add 10.0.0.104:80 syncookies sometimes
 refused "first-data-wait out of range" a 'invalid first-data-wait "60001" (0..60000 ms)' \
   service add 10.0.0.104:80 first-data-wait 60001
+refused "request-limit out of range" a 'invalid request-limit "0" (1..16384 bytes)' \
+  service add 10.0.0.104:80 request-limit 0
 # What the CLI refuses itself, sent raw: the kernel refuses it too.
 kernel_refused "kernel: unknown interface" a 19 "no such interface" 3 \
   "nest(2, addr(1, '10.0.0.104'), u16(2, 80), nest(4, u32(1, 9999)))"
@@ -237,6 +239,8 @@ kernel_refused "kernel: policy out of range" a 34 "integer out of range" 3 \
   "nest(2, addr(1, '10.0.0.104'), u16(2, 80), u32(5, 8))"
 kernel_refused "kernel: first-data-wait out of range" a 34 "first-data-wait out of range (0..60000 ms)" 3 \
   "nest(2, addr(1, '10.0.0.104'), u16(2, 80), u32(12, 60001))"
+kernel_refused "kernel: request-limit out of range" a 34 "request-limit out of range (1..16384 bytes)" 3 \
+  "nest(2, addr(1, '10.0.0.104'), u16(2, 80), u32(13, 16385))"
 kernel_refused "kernel: UDP service" a 22 "only TCP (protocol 6) is supported" 3 \
   "nest(2, addr(1, '10.0.0.104'), u16(2, 80), u8(3, 17))"
 kernel_refused "kernel: cookie policy without a name" a 22 "policy cookie needs a cookie name" 3 \

@@ -39,6 +39,9 @@ pub(crate) const SYN_TIMEOUT: (u32, u32, u32) = (1, 600_000, 10_000);
 pub(crate) const IDLE_TIMEOUT: (u32, u32, u32) = (1, 604_800_000, 900_000);
 /// Bounds and default of `HANDOFF_A_SERVICE_FIRST_DATA_WAIT` (ms).
 pub(crate) const FIRST_DATA_WAIT: (u32, u32, u32) = (0, 60_000, 200);
+/// Bounds and default of `HANDOFF_A_SERVICE_REQUEST_LIMIT` (bytes): at
+/// most what a connection may hold (`conntab::REQUEST_MAX`).
+pub(crate) const REQUEST_LIMIT: (u32, u32, u32) = (1, 16_384, 16_384);
 /// Default weight of this node and of a peer.
 pub(crate) const DEFAULT_WEIGHT: u32 = 1;
 
@@ -258,6 +261,8 @@ pub(crate) struct Service {
     /// How long a connection waits for its first data after the handshake
     /// before it is bound without any (ms; 0: at the handshake ACK).
     pub(crate) first_data_wait: u32,
+    /// Content policies: the most request bytes held before choosing.
+    pub(crate) request_limit: u32,
 }
 
 impl Service {
@@ -277,6 +282,7 @@ impl Service {
             idle_timeout: IDLE_TIMEOUT.2,
             syncookies_always: false,
             first_data_wait: FIRST_DATA_WAIT.2,
+            request_limit: REQUEST_LIMIT.2,
         }
     }
 

@@ -45,13 +45,6 @@ pub(crate) struct ConnShared {
     pub(crate) _slot: ServiceSlot,
 }
 
-impl ConnShared {
-    /// The counters of the entry's service.
-    pub(crate) fn counters(&self) -> &Arc<Counters> {
-        self._slot.counters()
-    }
-}
-
 /// Timestamps negotiated with the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Timestamps {
@@ -182,8 +175,9 @@ impl ConnEntry {
 }
 
 /// Connections waiting for their first data after the handshake, with the
-/// time they are bound without any (`handshake::bind_idle`).
-pub(crate) type WaitTable = RcuTable<ConnKey, (), Jiffies>;
+/// device their handshake came in on and the time they are handed over
+/// without any (`firstdata::run`).
+pub(crate) type WaitTable = RcuTable<ConnKey, i32, Jiffies>;
 
 /// The temporary table of an instance.
 pub(crate) type TempTable = RcuTable<ConnKey, ConnShared, ConnEntry>;

@@ -7,9 +7,8 @@
 //! the node, and the connection is injected locally (`inject.rs`) or
 //! offered to a peer (`origin.rs`).
 
-use crate::conntab::{ConnEntry, ConnKey, ConnShared, Held, Negotiated, Timestamps, REQUEST_MAX};
+use crate::conntab::{ConnEntry, ConnShared, Held, Negotiated, Timestamps};
 use crate::ingress::{Decision, Pkt, REPLY_MAX};
-use crate::netns::Shared;
 use crate::proto::{
     conn::{Action, DropReason, Event, State},
     cookie::{self, CookieOpts, Tuple},
@@ -17,15 +16,14 @@ use crate::proto::{
     tcpopt::{self, SynAckOptions},
     wire,
 };
-use crate::services::{ContentKind, ServiceRt};
+use crate::services::{ContentRt, ServiceRt};
 use crate::stats::{Counter, Counters};
-use crate::{inject, origin, select, syncookie};
-use kernel::net::namespace::Namespace;
+use crate::{firstdata, inject, origin, select, syncookie};
 use kernel::net::skb::SkBuff;
 use kernel::net::tcp::{self, EstablishedState, Listener, ListenerKind, RequestParams};
 use kernel::prelude::*;
-use kernel::sync::{rcu, Arc};
-use kernel::timer::{jiffies, msecs_to_jiffies, time_after};
+use kernel::sync::Arc;
+use kernel::timer::{jiffies, msecs_to_jiffies};
 
 /// The cookie clock ticks every 64 s (the ISN's 8 count bits then span
 /// about 4.5 hours); a handshake ACK is accepted for two ticks.
@@ -152,7 +150,7 @@ pub(crate) fn segment(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
     };
     let ts_val = tcpopt::parse_lenient(p.options).timestamp.map(|t| t.val);
     let first_data_wait = pkt.svc.map_or(0, |s| s.first_data_wait_ms);
-    let content = pkt.svc.and_then(|s| s.content.as_deref()).map(|c| c.kind);
+    let content = pkt.svc.and_then(|s| s.content.as_deref());
     let now = jiffies();
     let mut request = None;
     let step = table.with_locked(&key, |_, e| {
@@ -188,8 +186,8 @@ pub(crate) fn segment(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
         };
         // A content policy chooses by the whole request: bytes of one that
         // is not complete yet are held and acknowledged.
-        if let (Some(kind), false) = (content, was_bound) {
-            (action, request) = gather(e, action, kind, ev, p.payload, &pkt.hn.counters);
+        if let (Some(c), false) = (content, was_bound) {
+            (action, request) = gather(e, action, c, ev, p.payload, &pkt.hn.counters);
         }
         // The handshake ACK: the connection waits for its first data, or
         // is bound at once (first-data-wait 0).
@@ -212,7 +210,7 @@ pub(crate) fn segment(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
     let (action, snap) = match step {
         Some(Some((action, snap, wait))) => {
             if wait {
-                wait_for_data(pkt, first_data_wait);
+                firstdata::wait_for_data(pkt, first_data_wait);
             }
             (action, snap)
         }
@@ -284,18 +282,20 @@ pub(crate) fn segment(pkt: &Pkt<'_>, skb: &mut SkBuff) -> Decision {
 /// The content policy's step on a segment of a connection not handed over
 /// yet (`action` is what its state machine said): the request bytes it
 /// brings are held and acknowledged until the request is complete, reaches
-/// [`REQUEST_MAX`], or fills the window; then the hand-off takes them all.
+/// the service's request limit, or fills the window; then the hand-off
+/// takes them all.
 /// A request complete in its first segment goes on as any (no copy).
 /// Returns the action, and the request bytes when the hand-off is to take
 /// the held ones (a copy: the entry keeps them until the stack has them).
 fn gather(
     e: &mut ConnEntry,
     action: Action,
-    kind: ContentKind,
+    content: &ContentRt,
     ev: Event,
     payload: &[u8],
     counters: &Arc<Counters>,
 ) -> (Action, Option<KVec<u8>>) {
+    let (kind, limit) = (content.kind, content.request_limit);
     let complete = |e: &mut ConnEntry| -> (Action, Option<KVec<u8>>) {
         let mut copy = KVec::new();
         if copy
@@ -324,7 +324,7 @@ fn gather(
             }
             // Within the request limit and the window: what is beyond goes
             // to the chosen node when the client sends it again.
-            let room = REQUEST_MAX
+            let room = limit
                 .saturating_sub(e.request.bytes().len())
                 .min(e.conn.window() as usize);
             let new = new.get(..new.len().min(room)).unwrap_or(&[]);
@@ -337,7 +337,7 @@ fn gather(
             if !e.conn.hold(new.len() as u32) {
                 return complete(e);
             }
-            let full = e.request.bytes().len() >= REQUEST_MAX || e.conn.window() == 0;
+            let full = e.request.bytes().len() >= limit || e.conn.window() == 0;
             if full || select::request_complete(kind, e.request.bytes()) {
                 return complete(e);
             }
@@ -390,114 +390,6 @@ fn hand_off_held(
             }
             (Decision::Absorb, Event::InjectFailed { retryable: false })
         }
-    }
-}
-
-/// Notes a connection that completed its handshake without data: bound
-/// without any after `wait_ms` unless its first data comes first. If the
-/// wait cannot be noted (memory, the table's bound), the connection just
-/// waits for its data, as before this existed.
-fn wait_for_data(pkt: &Pkt<'_>, wait_ms: u32) {
-    let due = jiffies().wrapping_add(msecs_to_jiffies(wait_ms));
-    if pkt
-        .hn
-        .st
-        .waiting
-        .insert(pkt.key, (), due, GFP_ATOMIC)
-        .is_ok()
-    {
-        pkt.hn.retransmit_soon();
-    }
-}
-
-/// The timer's work: connections whose first-data wait ended without data
-/// are handed to the local stack without any (protocols where the server
-/// speaks first), through the path that adopts a peer's connection: their
-/// handshake ACK is rebuilt and delivered on the loopback device with its
-/// request sock.
-pub(crate) fn bind_idle(net: &Namespace, st: &Shared) {
-    if st.waiting.is_empty() {
-        return;
-    }
-    let now = jiffies();
-    let mut due = KVec::new();
-    st.waiting.retain(|key, (), at| {
-        // Kept for the next tick if it cannot be taken now.
-        time_after(*at, now) || due.push(*key, GFP_ATOMIC).is_err()
-    });
-    let guard = rcu::read_lock();
-    for key in due.iter() {
-        bind_one(net, &guard, st, key);
-    }
-}
-
-/// Binds the waiting connection `key` without data, if it is still waiting.
-fn bind_one(net: &Namespace, guard: &rcu::Guard, st: &Shared, key: &ConnKey) {
-    let Some(e) = st.temp.lookup(guard, key) else {
-        return;
-    };
-    let counters = e.shared().counters().clone();
-    // Its data came meanwhile, or it was bound, closed or reset: nothing to
-    // do (`NoData` is then no event for it).
-    let Some(Some((snap, nc, held))) = st.temp.with_locked(key, |_, e| {
-        // With the request bytes held so far, if any (copied: kept until
-        // the stack has them).
-        let mut held = KVec::new();
-        if held
-            .extend_from_slice(e.request.bytes(), GFP_ATOMIC)
-            .is_err()
-        {
-            return None;
-        }
-        (e.conn.step(Event::NoData) == Action::Inject).then(|| {
-            let snap = Snapshot {
-                conn: e.conn,
-                nego: e.nego,
-            };
-            let nc = snap.new_conn_with(&key.0, None, e.client_window);
-            (snap, nc, held)
-        })
-    }) else {
-        return;
-    };
-    let outcome = match inject::adopt(net, guard, &nc, &held) {
-        Ok(()) => {
-            counters.inc(Counter::Injected);
-            st.counters.inc(Counter::Injected);
-            Event::InjectOk
-        }
-        Err(inject::AdoptError::Busy) => Event::InjectFailed { retryable: true },
-        Err(inject::AdoptError::Refused) => {
-            counters.inc(Counter::InjectFailed);
-            st.counters.inc(Counter::InjectFailed);
-            Event::InjectFailed { retryable: false }
-        }
-    };
-    let action = st.temp.with_locked(key, |_, e| {
-        if outcome == Event::InjectOk {
-            e.bound_at = jiffies();
-            drop(e.request.take());
-        }
-        e.conn.step(outcome)
-    });
-    match action {
-        // Refused for good (no listener, a full...): the client is reset,
-        // as a stack without the connection would.
-        Some(Action::SendRst(reason)) => {
-            st.temp.remove(key);
-            counters.dropped(reason);
-            st.counters.dropped(reason);
-            if crate::origin::reset_conn(net, &key.0, snap.conn.snd_nxt(), snap.conn.rcv_nxt())
-                .is_err()
-            {
-                counters.inc(Counter::XmitFailed);
-            }
-        }
-        // The accept queue is full: tried again at the next tick.
-        Some(Action::Drop(DropReason::InjectRetry)) => {
-            let _ = st.waiting.insert(*key, (), jiffies(), GFP_ATOMIC);
-        }
-        _ => {}
     }
 }
 

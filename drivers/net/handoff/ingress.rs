@@ -98,6 +98,30 @@ impl Pkt<'_> {
             svc.counters.dropped(reason);
         }
     }
+
+    /// The context of the connection `key` when no segment of it is at
+    /// hand (a timer hands it over): its service as a segment received on
+    /// `ifindex` would find it now. `None` for a tuple that is not IPv4.
+    pub(crate) fn without_segment<'g>(
+        hn: &'g HandoffNet,
+        guard: &'g rcu::Guard,
+        net: &'g Namespace,
+        key: ConnKey,
+        ifindex: i32,
+    ) -> Option<Pkt<'g>> {
+        Some(Pkt {
+            hn,
+            guard,
+            net,
+            ifindex,
+            // Only a SYN's answer reads it.
+            mtu: 0,
+            tuple: crate::inject::ipv4_tuple(&key.0)?,
+            key,
+            flags: TcpFlags(0),
+            svc: hn.service_for(guard, &key.0.daddr, key.0.dport, ifindex),
+        })
+    }
 }
 
 impl IngressHandler for Ingress {

@@ -18,6 +18,7 @@ use kernel::prelude::*;
 mod config;
 mod conntab;
 mod failover;
+mod firstdata;
 mod forward;
 mod handshake;
 mod ingress;

@@ -15,7 +15,7 @@
 use crate::config::{
     Config, Endpoint, IpAddr, Peer, PeerState, Policy, Rule, ServiceKey, ServiceSpec, ServiceView,
     DEFAULT_WEIGHT, FIRST_DATA_WAIT, IDLE_TIMEOUT, IPPROTO_TCP, MAX_FORWARD, MAX_IFACES,
-    MAX_PARAM_BYTES, MAX_PEERS, MAX_RULES, MAX_SERVICES, MAX_TEMPORARY, SYN_TIMEOUT,
+    MAX_PARAM_BYTES, MAX_PEERS, MAX_RULES, MAX_SERVICES, MAX_TEMPORARY, REQUEST_LIMIT, SYN_TIMEOUT,
 };
 use crate::netns::{ConnCursor, ConnEntry, HandoffNet, NodeError, Table};
 use crate::peers::PeerRt;
@@ -119,6 +119,7 @@ static SERVICE_POLICY: [AttrPolicy; n(HANDOFF_A_SERVICE_MAX)] = genetlink::polic
         AttrPolicy::u32().range(1, HANDOFF_SYNCOOKIES_MAX as u16),
     ),
     (HANDOFF_A_SERVICE_FIRST_DATA_WAIT, AttrPolicy::u32()),
+    (HANDOFF_A_SERVICE_REQUEST_LIMIT, AttrPolicy::u32()),
 ]);
 
 static PEER_POLICY: [AttrPolicy; n(HANDOFF_A_PEER_MAX)] = genetlink::policy(&[
@@ -595,6 +596,7 @@ fn put_service(p: &mut impl Put, v: ServiceView<'_>, full: bool) -> Result {
             },
         )?;
         n.put_u32(HANDOFF_A_SERVICE_FIRST_DATA_WAIT, svc.first_data_wait)?;
+        n.put_u32(HANDOFF_A_SERVICE_REQUEST_LIMIT, svc.request_limit)?;
     }
     n.end();
     Ok(())
@@ -926,12 +928,20 @@ fn service_add(info: &Info<'_>) -> Result {
         FIRST_DATA_WAIT,
         c_str!("first-data-wait out of range (0..60000 ms)"),
     )?;
+    spec.service.request_limit = bounded(
+        info,
+        t.get(HANDOFF_A_SERVICE_REQUEST_LIMIT),
+        REQUEST_LIMIT,
+        c_str!("request-limit out of range (1..16384 bytes)"),
+    )?;
     const _: () = assert!(
         MAX_TEMPORARY.1 == 1048576
             && MAX_FORWARD.1 == 1048576
             && SYN_TIMEOUT.1 == 600_000
             && IDLE_TIMEOUT.1 == 604_800_000
             && FIRST_DATA_WAIT.1 == 60_000
+            && REQUEST_LIMIT.0 == 1
+            && REQUEST_LIMIT.1 == 16_384
     );
     // Valid, but what the module cannot serve yet is refused rather than
     // accepted and never served.

@@ -60,6 +60,19 @@ pub(crate) static PERNET: Pernet<HandoffNet> = Pernet::new(PernetKind::Device);
 /// The handoff instance of one network namespace.
 #[pin_data]
 pub(crate) struct HandoffNet {
+    // The timers come first: fields drop in order, and a timer stops when
+    // it drops, so no callback runs on a partly dropped instance (the
+    // first-data wait reaches the services through `HandoffNet::of`).
+    /// The expiry timer.
+    #[pin]
+    gc: Timer<Gc>,
+    /// The short timer: NEW retransmissions and first-data waits, running
+    /// while there are any.
+    #[pin]
+    retx: Timer<Retransmit>,
+    /// The sync report timer, running while there is a sync socket.
+    #[pin]
+    sync_timer: Timer<SyncTimer>,
     /// The namespace's inode number, to name it in log messages.
     pub(crate) inum: u32,
     /// Event and drop counters of this instance (shared with the timers).
@@ -77,15 +90,6 @@ pub(crate) struct HandoffNet {
     secret: [u8; 16],
     /// What the packet path and the timers share.
     pub(crate) st: Arc<Shared>,
-    /// The expiry timer.
-    #[pin]
-    gc: Timer<Gc>,
-    /// The NEW retransmission timer, running while handoffs are in flight.
-    #[pin]
-    retx: Timer<Retransmit>,
-    /// The sync report timer, running while there is a sync socket.
-    #[pin]
-    sync_timer: Timer<SyncTimer>,
 }
 
 /// Why the node's sockets could not follow its settings.
@@ -264,7 +268,7 @@ pub(crate) struct Retransmit {
 impl TimerCallback for Retransmit {
     fn run(timer: &Timer<Self>) {
         crate::origin::tick(&timer.st);
-        crate::handshake::bind_idle(timer.net.get(), &timer.st);
+        crate::firstdata::run(timer.net.get());
         if !timer.st.pending.is_empty() || !timer.st.waiting.is_empty() {
             timer.schedule_after_msecs(crate::origin::TICK_MS);
         }

@@ -4,6 +4,7 @@
 //! configuration, published with RCU after every change.
 
 use crate::config::{self, Config, MAX_IFACES};
+use crate::conntab::REQUEST_MAX;
 use crate::proto::{content, select::Policy};
 use crate::stats::{Counter, Counters};
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -259,6 +260,8 @@ struct RuleRt {
 pub(crate) struct ContentRt {
     /// The policy.
     pub(crate) kind: ContentKind,
+    /// The most request bytes held for a connection before choosing.
+    pub(crate) request_limit: usize,
     strings: KVec<u8>,
     cookie: Span,
     rules: KVec<RuleRt>,
@@ -301,6 +304,7 @@ impl ContentRt {
         Ok(Some(KBox::new(
             Self {
                 kind,
+                request_limit: (v.service.request_limit as usize).min(REQUEST_MAX),
                 strings,
                 cookie,
                 rules,

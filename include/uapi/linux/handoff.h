@@ -280,10 +280,16 @@ enum handoff_node_attr {
  *	are answered without state.  Default HANDOFF_SYNCOOKIES_AUTO.
  * @HANDOFF_A_SERVICE_FIRST_DATA_WAIT: NLA_U32, milliseconds, 0..60000
  *	(default 200): how long after the handshake a connection waits for the
- *	client's first data before it is bound without any (protocols where the
- *	server speaks first: SSH, SMTP, FTP, MySQL); 0: bound at the handshake
- *	ACK.  A connection bound without data stays on this node (there is no
- *	request to choose by).
+ *	client's first data (or, with a content policy, for the rest of its
+ *	request head) before it is handed over with what has arrived
+ *	(protocols where the server speaks first: SSH, SMTP, FTP, MySQL).  The
+ *	policy then chooses by that (a content policy's fallback: it says too
+ *	little), local or a peer.  0: bound to this node at the handshake ACK.
+ * @HANDOFF_A_SERVICE_REQUEST_LIMIT: NLA_U32, bytes, 1..16384 (default
+ *	16384): content policies (host-uri, cookie, tls-sni): the most request
+ *	bytes held for a connection while its HTTP head or TLS ClientHello is
+ *	not complete; with that many the policy chooses by what it has.  Other
+ *	policies choose at the first data and ignore it.
  * @__HANDOFF_A_SERVICE_MAX: internal: one past the highest value.
  */
 enum handoff_service_attr {
@@ -300,6 +306,7 @@ enum handoff_service_attr {
 	HANDOFF_A_SERVICE_IDLE_TIMEOUT,
 	HANDOFF_A_SERVICE_SYNCOOKIES,
 	HANDOFF_A_SERVICE_FIRST_DATA_WAIT,
+	HANDOFF_A_SERVICE_REQUEST_LIMIT,
 
 	__HANDOFF_A_SERVICE_MAX,
 };

@@ -9,6 +9,10 @@
 //! `-batch FILE` (with `-force`) replaces the command: the commands come
 //! from FILE, one per line, each parsed by [`parse_line`] with the command
 //! line's options.
+//!
+//! `-netns NETNS` (`-n`, as `ip -n`) names the network namespace to work
+//! in: the command line's, for the command or the whole batch (a batch line
+//! may not have its own).
 
 use std::net::IpAddr;
 
@@ -32,6 +36,17 @@ pub enum Object {
     Monitor,
 }
 
+impl Invocation {
+    /// Whether it may talk to the kernel: anything but help and the
+    /// version (a batch may).
+    pub fn needs_kernel(&self) -> bool {
+        !matches!(
+            self,
+            Invocation::Command(_, Command::Help(_) | Command::Version)
+        )
+    }
+}
+
 impl Object {
     pub fn name(self) -> &'static str {
         match self {
@@ -51,6 +66,15 @@ pub struct Opts {
     pub format: Format,
     /// `-s`: statistics in detail (per service and per peer).
     pub details: bool,
+}
+
+/// The command line: where to run, and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cli {
+    /// `-netns NETNS`: the network namespace to switch to first (see
+    /// [`crate::enter_netns`]).
+    pub netns: Option<String>,
+    pub invocation: Invocation,
 }
 
 /// What the command line asks for: one command, or a batch of them.
@@ -179,6 +203,24 @@ fn parse_id(what: &str, s: &str) -> Result<u32, Error> {
     parse_u32(what, s, 1)
 }
 
+/// A network namespace for `-netns`: a name (of a file under /run/netns,
+/// as `ip netns` names them) or, with a '/', a path
+/// (`/proc/PID/ns/net`).  The file itself is looked at when switching.
+pub fn check_netns(netns: &str) -> Result<(), Error> {
+    let ok = if netns.contains('/') {
+        !netns.contains('\0')
+    } else {
+        !matches!(netns, "" | "." | "..") && !netns.contains('\0')
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "invalid network namespace \"{netns}\""
+        )))
+    }
+}
+
 /// An interface name as the kernel accepts it (dev_valid_name()).
 pub fn check_ifname(name: &str) -> Result<(), Error> {
     let ok = !name.is_empty()
@@ -262,6 +304,7 @@ const OPTIONS: &[(&str, char)] = &[
     ("help", 'h'),
     ("batch", 'b'),
     ("force", 'f'),
+    ("netns", 'n'),
 ];
 
 const OBJECTS: &[(&str, Object)] = &[
@@ -335,6 +378,7 @@ enum Kw {
     IdleTimeout,
     Syncookies,
     FirstDataWait,
+    RequestLimit,
     Address,
     Weight,
     Id,
@@ -360,6 +404,7 @@ const SERVICE_ADD_KWS: &[(&str, Kw)] = &[
     ("idle-timeout", Kw::IdleTimeout),
     ("syncookies", Kw::Syncookies),
     ("first-data-wait", Kw::FirstDataWait),
+    ("request-limit", Kw::RequestLimit),
 ];
 const PEER_ADD_KWS: &[(&str, Kw)] = &[
     ("address", Kw::Address),
@@ -419,12 +464,14 @@ struct Parser<'a> {
     help: bool,
     obj: Option<Object>,
     hint: String,
-    /// The command line itself, where `-batch` and `-force` are allowed
-    /// (not a line of a batch file).
+    /// The command line itself, where `-batch`, `-force` and `-netns` are
+    /// allowed (not a line of a batch file).
     top: bool,
     /// `-batch FILE`.
     batch: Option<&'a str>,
     force: bool,
+    /// `-netns NETNS`.
+    netns: Option<&'a str>,
     /// The first word that is not an option: the object, or `help`.
     first: Option<&'a str>,
 }
@@ -463,8 +510,12 @@ impl<'a> Parser<'a> {
             'p' => self.opts.format = Format::Pretty,
             's' => self.opts.details = true,
             'V' => self.version = true,
-            'b' | 'f' if !self.top => {
-                let name = if opt == 'b' { "batch" } else { "force" };
+            'b' | 'f' | 'n' if !self.top => {
+                let name = match opt {
+                    'b' => "batch",
+                    'f' => "force",
+                    _ => "netns",
+                };
                 return Err(Error::Usage(format!(
                     "\"-{name}\" is not allowed in a batch file"
                 )));
@@ -485,6 +536,19 @@ impl<'a> Parser<'a> {
                 self.batch = Some(file.as_str());
             }
             'f' => self.force = true,
+            'n' => {
+                if self.netns.is_some() {
+                    return Err(dup("-netns"));
+                }
+                let Some(netns) = self.args.get(self.pos) else {
+                    return Err(Error::Usage(
+                        "missing argument for \"-netns\" (try \"handoff help\")".to_string(),
+                    ));
+                };
+                self.pos += 1;
+                check_netns(netns)?;
+                self.netns = Some(netns.as_str());
+            }
             _ => self.help = true,
         }
         Ok(())
@@ -570,19 +634,19 @@ fn set_once<T>(slot: &mut Option<T>, v: T, kw: &str) -> Result<(), Error> {
 }
 
 /// Parse the whole command line (without the program name): one command,
-/// or `-batch FILE` and no command.
+/// or `-batch FILE` and no command; and `-netns NETNS`.
 ///
 /// `-V` and `-h` win over the rest of the line; a `help` word where a
 /// keyword is expected asks for the help of the object at hand.
-pub fn parse_cli(args: &[String]) -> Result<Invocation, Error> {
+pub fn parse_cli(args: &[String]) -> Result<Cli, Error> {
     parse_words(args, Opts::default(), true)
 }
 
 /// Parse one command, as a line of a batch file: the words of the line,
 /// and the options of the command line, which the line's own add to.
-/// `-batch` and `-force` are refused.
+/// `-batch`, `-force` and `-netns` are refused.
 pub fn parse_line(args: &[String], opts: Opts) -> Result<(Opts, Command), Error> {
-    match parse_words(args, opts, false)? {
+    match parse_words(args, opts, false)?.invocation {
         Invocation::Command(opts, cmd) => Ok((opts, cmd)),
         Invocation::Batch { .. } => unreachable!("-batch is refused in a batch line"),
     }
@@ -593,7 +657,7 @@ pub fn parse(args: &[String]) -> Result<(Opts, Command), Error> {
     parse_line(args, Opts::default())
 }
 
-fn parse_words(args: &[String], opts: Opts, top: bool) -> Result<Invocation, Error> {
+fn parse_words(args: &[String], opts: Opts, top: bool) -> Result<Cli, Error> {
     let mut p = Parser {
         args,
         pos: 0,
@@ -605,10 +669,17 @@ fn parse_words(args: &[String], opts: Opts, top: bool) -> Result<Invocation, Err
         top,
         batch: None,
         force: false,
+        netns: None,
         first: None,
     };
     let res = parse_inner(&mut p);
-    let one = |cmd| Ok(Invocation::Command(p.opts, cmd));
+    let cli = |invocation| {
+        Ok(Cli {
+            netns: p.netns.map(str::to_string),
+            invocation,
+        })
+    };
+    let one = |cmd| cli(Invocation::Command(p.opts, cmd));
     if p.version {
         return one(Command::Version);
     }
@@ -618,7 +689,7 @@ fn parse_words(args: &[String], opts: Opts, top: bool) -> Result<Invocation, Err
     match res {
         Ok(cmd) => one(cmd),
         Err(Stop::Help) => one(Command::Help(p.obj)),
-        Err(Stop::Batch) => Ok(Invocation::Batch {
+        Err(Stop::Batch) => cli(Invocation::Batch {
             opts: p.opts,
             file: p.batch.expect("Stop::Batch comes with -batch").to_string(),
             force: p.force,
@@ -713,6 +784,11 @@ fn parse_vip(w: &str) -> Result<(IpAddr, u16), Error> {
 /// (HANDOFF_A_SERVICE_FIRST_DATA_WAIT: 0..60000).
 pub const FIRST_DATA_WAIT_MAX: u32 = 60_000;
 
+/// The range of `request-limit` in bytes, as the kernel accepts it
+/// (HANDOFF_A_SERVICE_REQUEST_LIMIT: 1..16384).
+pub const REQUEST_LIMIT_MIN: u32 = 1;
+pub const REQUEST_LIMIT_MAX: u32 = 16_384;
+
 /// The range of `sync-interval` in milliseconds, as the kernel accepts it
 /// (HANDOFF_A_NODE_SYNC_INTERVAL: 10..60000).
 pub const SYNC_INTERVAL_MIN: u32 = 10;
@@ -787,6 +863,10 @@ fn service_add(p: &mut Parser) -> R<Command> {
             Kw::FirstDataWait => {
                 let ms = parse_u32_in(name, v, 0, FIRST_DATA_WAIT_MAX, " ms")?;
                 set_once(&mut svc.first_data_wait, ms, name)?;
+            }
+            Kw::RequestLimit => {
+                let bytes = parse_u32_in(name, v, REQUEST_LIMIT_MIN, REQUEST_LIMIT_MAX, " bytes")?;
+                set_once(&mut svc.request_limit, bytes, name)?;
             }
             _ => unreachable!("not a service keyword"),
         }
@@ -1090,8 +1170,12 @@ mod tests {
         }
     }
 
+    /// The invocation of a command line without `-netns`.
     fn cli(s: &str) -> Result<Invocation, Error> {
-        parse_cli(&args(s))
+        parse_cli(&args(s)).map(|c| {
+            assert_eq!(c.netns, None, "{s}");
+            c.invocation
+        })
     }
 
     fn cli_usage(s: &str) -> String {
@@ -1186,8 +1270,146 @@ mod tests {
         }
     }
 
+    /// The namespace and invocation of a command line.
+    fn with_netns(s: &str) -> (Option<String>, Invocation) {
+        let c = parse_cli(&args(s)).unwrap_or_else(|e| panic!("{s}: {e:?}"));
+        (c.netns, c.invocation)
+    }
+
+    /// `-netns NETNS` and `-n NETNS`: an option with an argument, as
+    /// `-batch FILE` is (abbreviated, anywhere an option may be, with the
+    /// other options in any order).
+    #[test]
+    fn netns_option() {
+        // "-n" is "-netns": no other option starts with "n".
+        assert_eq!(lookup("n", OPTIONS), Lookup::Found('n'));
+        let blue = || Some("blue".to_string());
+        let show = Invocation::Command(Opts::default(), Command::ServiceShow(None));
+        for line in [
+            "-n blue service show",
+            "-netns blue service show",
+            "--netns blue service show",
+            "-ne blue service show",
+            "--n blue service show",
+            "service -n blue show",
+            "service show -netns blue",
+            "serv -net blue sh",
+        ] {
+            assert_eq!(with_netns(line), (blue(), show.clone()), "{line}");
+        }
+        // Without it, none.
+        assert_eq!(with_netns("service show"), (None, show));
+        // A path: taken as it is.
+        assert_eq!(
+            with_netns("-n /proc/1/ns/net node show"),
+            (
+                Some("/proc/1/ns/net".to_string()),
+                Invocation::Command(Opts::default(), Command::NodeShow)
+            )
+        );
+        // The argument is the next word, whatever it looks like.
+        assert_eq!(with_netns("-n -j node show").0.as_deref(), Some("-j"));
+        assert_eq!(with_netns("-n help node show").0.as_deref(), Some("help"));
+        assert_eq!(with_netns("-n node node show").0.as_deref(), Some("node"));
+        // With the other options, in any order.
+        let json_details = Opts {
+            format: Format::Json,
+            details: true,
+        };
+        for line in [
+            "-j -n blue -s stats",
+            "-s stats -n blue -j",
+            "-netns blue -stats -json stats show",
+            "stats -j -n blue -s",
+        ] {
+            assert_eq!(
+                with_netns(line),
+                (blue(), Invocation::Command(json_details, Command::Stats)),
+                "{line}"
+            );
+        }
+        // With -batch: for the whole batch.
+        assert_eq!(
+            with_netns("-n blue -batch cmds"),
+            (blue(), batch(Format::Human, "cmds", false))
+        );
+        assert_eq!(
+            with_netns("-force -b cmds -netns blue -j"),
+            (blue(), batch(Format::Json, "cmds", true))
+        );
+        assert_eq!(
+            with_netns("-b - -n /run/netns/blue"),
+            (
+                Some("/run/netns/blue".to_string()),
+                batch(Format::Human, "-", false)
+            )
+        );
+        // -V and -h win as ever; they, and help, need no kernel (no
+        // switch), the rest does.
+        let (ns, inv) = with_netns("-n blue -V");
+        assert_eq!(
+            (ns, &inv),
+            (
+                blue(),
+                &Invocation::Command(Opts::default(), Command::Version)
+            )
+        );
+        assert!(!inv.needs_kernel());
+        assert!(matches!(
+            with_netns("-h -n"),
+            (None, Invocation::Command(_, Command::Help(None)))
+        ));
+        assert!(!with_netns("-n blue service help").1.needs_kernel());
+        assert!(!with_netns("-n blue help").1.needs_kernel());
+        assert!(with_netns("-n blue service show").1.needs_kernel());
+        assert!(with_netns("-n blue monitor").1.needs_kernel());
+        assert!(with_netns("-n blue -batch cmds").1.needs_kernel());
+    }
+
+    #[test]
+    fn netns_option_errors() {
+        let cases = [
+            (
+                "-n",
+                "missing argument for \"-netns\" (try \"handoff help\")",
+            ),
+            (
+                "node show -netns",
+                "missing argument for \"-netns\" (try \"handoff help\")",
+            ),
+            (
+                "-j -batch cmds -n",
+                "missing argument for \"-netns\" (try \"handoff help\")",
+            ),
+            ("-n a -n b node show", "duplicate \"-netns\""),
+            ("-n a node show -netns a", "duplicate \"-netns\""),
+            ("-n . node show", "invalid network namespace \".\""),
+            ("-netns .. node show", "invalid network namespace \"..\""),
+            (
+                "-n blue -batch cmds node show",
+                "unexpected argument \"node\" (with \"-batch\", the commands come from FILE)",
+            ),
+            (
+                "-n blue bogus",
+                "unknown object \"bogus\" (try \"handoff help\")",
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(cli_usage(line), want, "for {line:?}");
+        }
+        // An empty name (a word the shell would quote).
+        let words: Vec<String> = ["-n", "", "node", "show"].map(str::to_string).into();
+        assert_eq!(
+            parse_cli(&words),
+            Err(Error::Usage("invalid network namespace \"\"".to_string()))
+        );
+        // A name with a "." in it, or "..": a path (with a '/'), are fine.
+        assert_eq!(with_netns("-n a.b node show").0.as_deref(), Some("a.b"));
+        assert_eq!(with_netns("-n ../x node show").0.as_deref(), Some("../x"));
+    }
+
     /// A batch line: the command line's options, plus its own; no -batch,
-    /// no -force.
+    /// no -force, no -netns.
     #[test]
     fn batch_lines() {
         let json = Opts {
@@ -1205,6 +1427,14 @@ mod tests {
         );
         for (line, want) in [
             ("-batch x", "\"-batch\" is not allowed in a batch file"),
+            (
+                "-n blue node show",
+                "\"-netns\" is not allowed in a batch file",
+            ),
+            (
+                "node show -net blue",
+                "\"-netns\" is not allowed in a batch file",
+            ),
             (
                 "node show -b x",
                 "\"-batch\" is not allowed in a batch file",
@@ -1296,6 +1526,12 @@ mod tests {
         };
         assert_eq!(s.params.fallback, Some(HANDOFF_POLICY_WEIGHTED));
         assert_eq!(s.first_data_wait, Some(0));
+        // "r" is request-limit, the only service keyword in r.
+        let Command::ServiceAdd(s, _) = cmd("serv a 10.0.0.1:80 po host r 100 fi 0") else {
+            panic!()
+        };
+        assert_eq!(s.policy, Some(HANDOFF_POLICY_HOST_URI));
+        assert_eq!((s.request_limit, s.first_data_wait), (Some(100), Some(0)));
     }
 
     #[test]
@@ -1546,7 +1782,7 @@ mod tests {
             "service add [2001:db8::1]:443 dev eth0 dev eth1 policy host-uri \
              match example.com/api node 2 match /static node 3 match * node 4 fallback least-load \
              max-temporary 100 max-forward 200 syn-timeout 3000 idle-timeout 60000 syncookies auto \
-             first-data-wait 1500",
+             first-data-wait 1500 request-limit 8192",
         );
         let Command::ServiceAdd(s, devs) = c else {
             panic!()
@@ -1580,6 +1816,7 @@ mod tests {
         assert_eq!(s.idle_timeout, Some(60000));
         assert_eq!(s.syncookies, Some(HANDOFF_SYNCOOKIES_AUTO));
         assert_eq!(s.first_data_wait, Some(1500));
+        assert_eq!(s.request_limit, Some(8192));
     }
 
     #[test]
@@ -1601,6 +1838,34 @@ mod tests {
         assert_eq!(
             wait("service add 10.0.0.1:80 policy weighted first 50 syncookies always"),
             Some(50)
+        );
+    }
+
+    #[test]
+    fn service_add_request_limit() {
+        let limit = |line: &str| {
+            let Command::ServiceAdd(s, _) = cmd(line) else {
+                panic!("{line}")
+            };
+            s.request_limit
+        };
+        assert_eq!(limit("service add 10.0.0.1:80"), None);
+        // The whole range, its ends included.
+        for bytes in [1, 2, 512, 16383, 16384] {
+            assert_eq!(
+                limit(&format!("service add 10.0.0.1:80 request-limit {bytes}")),
+                Some(bytes)
+            );
+        }
+        // Abbreviated, among the other keywords; with any policy (those
+        // without content ignore it, the kernel takes it all the same).
+        assert_eq!(
+            limit("service add 10.0.0.1:80 policy tls-sni req 1024 first-data-wait 50"),
+            Some(1024)
+        );
+        assert_eq!(
+            limit("service add 10.0.0.1:80 policy local request-limit 4096"),
+            Some(4096)
         );
     }
 
@@ -1793,6 +2058,38 @@ mod tests {
             (
                 "service add 10.0.0.1:80 first-data-wait 0 first-data-wait 0",
                 "duplicate \"first-data-wait\"",
+            ),
+            (
+                "service add 10.0.0.1:80 request-limit 0",
+                "invalid request-limit \"0\" (1..16384 bytes)",
+            ),
+            (
+                "service add 10.0.0.1:80 request-limit 16385",
+                "invalid request-limit \"16385\" (1..16384 bytes)",
+            ),
+            (
+                "service add 10.0.0.1:80 request-limit 4294967296",
+                "invalid request-limit \"4294967296\" (1..16384 bytes)",
+            ),
+            (
+                "service add 10.0.0.1:80 request-limit -1",
+                "invalid request-limit \"-1\" (1..16384 bytes)",
+            ),
+            (
+                "service add 10.0.0.1:80 request-limit 4k",
+                "invalid request-limit \"4k\" (1..16384 bytes)",
+            ),
+            (
+                "service add 10.0.0.1:80 r +5",
+                "invalid request-limit \"+5\" (1..16384 bytes)",
+            ),
+            (
+                "service add 10.0.0.1:80 request-limit",
+                "missing argument for \"request-limit\" (try \"handoff service help\")",
+            ),
+            (
+                "service add 10.0.0.1:80 request-limit 1 req 16384",
+                "duplicate \"request-limit\"",
             ),
             (
                 "service add 10.0.0.1:80 match a.com node 1",

@@ -7,8 +7,11 @@ Usage: handoff [ OPTIONS ] OBJECT { COMMAND | help }
        handoff [ OPTIONS ] [ -force ] -batch FILE
        handoff help [ OBJECT ]
 where  OBJECT := { service | peer | node | conn | stats | monitor }
-       OPTIONS := { -j[son] | -p[retty] | -s[tatistics] | -V[ersion] | -h[elp] }
+       OPTIONS := { -j[son] | -p[retty] | -s[tatistics] | -n[etns] NETNS
+                  | -V[ersion] | -h[elp] }
 Objects, commands and keywords may be abbreviated to any unique prefix.
+-netns NETNS works in network namespace NETNS, as ip -n: a name of
+ip netns (under /run/netns) or, with a /, a path (/proc/PID/ns/net).
 -batch FILE runs the commands of FILE (- for standard input), one per line;
 -force goes on after a failed one.
 ";
@@ -18,6 +21,7 @@ Usage: handoff service add VIP:PORT [ dev IFNAME ]... [ policy POLICY ]
                            [ max-temporary N ] [ max-forward N ]
                            [ syn-timeout MS ] [ idle-timeout MS ]
                            [ syncookies SYNCOOKIES ] [ first-data-wait MS ]
+                           [ request-limit BYTES ]
        handoff service del VIP:PORT
        handoff service show [ VIP:PORT ]
        handoff service select VIP:PORT client ADDR

@@ -16,8 +16,11 @@ pub mod uapi;
 use std::ffi::{CStr, CString};
 use std::fmt;
 use std::io::{BufRead, BufReader, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
 
-use args::{Command, Invocation, Opts};
+use args::{Cli, Command, Invocation, Opts};
 use output::{render, render_one};
 
 /// An error, printed as `handoff: MESSAGE`.
@@ -56,7 +59,52 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Interface name to index (`if_nametoindex`).
+/// Where `ip netns` keeps the named network namespaces.
+pub const NETNS_RUN_DIR: &str = "/run/netns";
+
+/// The file of network namespace `netns` (`-netns`): a name under
+/// /run/netns, or, with a '/', a path (`/proc/PID/ns/net`), as `ip -n`.
+pub fn netns_path(netns: &str) -> PathBuf {
+    if netns.contains('/') {
+        PathBuf::from(netns)
+    } else {
+        PathBuf::from(NETNS_RUN_DIR).join(netns)
+    }
+}
+
+/// Switch this process (it has a single thread) to network namespace
+/// `netns` (see [`netns_path`]): every socket opened and interface name
+/// resolved afterwards is that namespace's.  Errors name `netns` as given:
+/// `cannot open network namespace "NETNS": MESSAGE`, `cannot switch to
+/// network namespace "NETNS": MESSAGE`.
+pub fn enter_netns(netns: &str) -> Result<(), Error> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(netns_path(netns))
+        .map_err(|e| {
+            let msg = e
+                .raw_os_error()
+                .map_or_else(|| e.to_string(), netlink::strerror);
+            Error::Fail(format!("cannot open network namespace \"{netns}\": {msg}"))
+        })?;
+    // SAFETY: setns() only uses the descriptor, open for the whole call.
+    if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        let msg = match errno {
+            // Not a namespace file, or not a network namespace's.
+            libc::EINVAL => "not a network namespace".to_string(),
+            e => netlink::strerror(e),
+        };
+        return Err(Error::Fail(format!(
+            "cannot switch to network namespace \"{netns}\": {msg}"
+        )));
+    }
+    Ok(())
+}
+
+/// Interface name to index (`if_nametoindex`): in the namespace of the
+/// moment, so after [`enter_netns`] for `-netns`.
 pub fn ifindex(name: &str) -> Result<u32, Error> {
     let unknown = || Error::Fail(format!("unknown interface \"{name}\""));
     let c = CString::new(name).map_err(|_| unknown())?;
@@ -205,15 +253,65 @@ pub fn run_batch(opts: Opts, file: &str, force: bool) -> i32 {
     }
 }
 
-/// The whole program: parse `args` (without the program name), run, report
-/// errors on stderr; the exit status.
+/// The whole program: parse `args` (without the program name), switch to
+/// the `-netns` namespace, run, report errors on stderr; the exit status.
+///
+/// The switch comes before anything that talks to the kernel or looks at
+/// its interfaces (the `dev IFNAME` names are resolved when a command runs,
+/// in [`request::build`]), once for a whole batch; help and the version
+/// need no namespace and do not switch.
 pub fn run(args: &[String]) -> i32 {
-    match args::parse_cli(args) {
-        Ok(Invocation::Command(opts, cmd)) => match execute(&opts, &cmd) {
+    let Cli { netns, invocation } = match args::parse_cli(args) {
+        Ok(cli) => cli,
+        Err(e) => return report(&e),
+    };
+    if let Some(netns) = netns.filter(|_| invocation.needs_kernel()) {
+        if let Err(e) = enter_netns(&netns) {
+            return report(&e);
+        }
+    }
+    match invocation {
+        Invocation::Command(opts, cmd) => match execute(&opts, &cmd) {
             Ok(()) => 0,
             Err(e) => report(&e),
         },
-        Ok(Invocation::Batch { opts, file, force }) => run_batch(opts, &file, force),
-        Err(e) => report(&e),
+        Invocation::Batch { opts, file, force } => run_batch(opts, &file, force),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn netns_paths() {
+        assert_eq!(netns_path("blue"), PathBuf::from("/run/netns/blue"));
+        assert_eq!(netns_path("a.b-c"), PathBuf::from("/run/netns/a.b-c"));
+        assert_eq!(
+            netns_path("/proc/42/ns/net"),
+            PathBuf::from("/proc/42/ns/net")
+        );
+        assert_eq!(netns_path("./ns/x"), PathBuf::from("./ns/x"));
+        assert_eq!(netns_path("x/"), PathBuf::from("x/"));
+    }
+
+    /// A missing namespace: the open fails (as root or not), nothing is
+    /// switched.
+    #[test]
+    fn missing_netns() {
+        assert_eq!(
+            enter_netns("does-not-exist-xyz"),
+            Err(Error::Fail(
+                "cannot open network namespace \"does-not-exist-xyz\": No such file or directory"
+                    .to_string()
+            ))
+        );
+        assert_eq!(
+            enter_netns("/nonexistent/ns/net"),
+            Err(Error::Fail(
+                "cannot open network namespace \"/nonexistent/ns/net\": No such file or directory"
+                    .to_string()
+            ))
+        );
     }
 }

@@ -245,6 +245,9 @@ pub struct Service {
     pub syncookies: Option<u32>,
     /// Milliseconds to wait for the client's first data (0..60000).
     pub first_data_wait: Option<u32>,
+    /// Content policies: the most request bytes held before choosing
+    /// (1..16384).
+    pub request_limit: Option<u32>,
 }
 
 impl Service {
@@ -262,6 +265,7 @@ impl Service {
             idle_timeout: None,
             syncookies: None,
             first_data_wait: None,
+            request_limit: None,
         }
     }
 
@@ -298,6 +302,7 @@ impl Service {
             (HANDOFF_A_SERVICE_IDLE_TIMEOUT, self.idle_timeout),
             (HANDOFF_A_SERVICE_SYNCOOKIES, self.syncookies),
             (HANDOFF_A_SERVICE_FIRST_DATA_WAIT, self.first_data_wait),
+            (HANDOFF_A_SERVICE_REQUEST_LIMIT, self.request_limit),
         ];
         for (kind, v) in opt {
             if let Some(v) = v {
@@ -333,6 +338,7 @@ impl Service {
                 HANDOFF_A_SERVICE_IDLE_TIMEOUT => s.idle_timeout = Some(a.get_u32()?),
                 HANDOFF_A_SERVICE_SYNCOOKIES => s.syncookies = Some(a.get_u32()?),
                 HANDOFF_A_SERVICE_FIRST_DATA_WAIT => s.first_data_wait = Some(a.get_u32()?),
+                HANDOFF_A_SERVICE_REQUEST_LIMIT => s.request_limit = Some(a.get_u32()?),
                 _ => {}
             }
         }
@@ -401,7 +407,8 @@ impl Service {
         if let Some(m) = self.syncookies {
             r.str("syncookies", name_of(SYNCOOKIES_NAMES, m));
         }
-        r.opt_num("first-data-wait", self.first_data_wait);
+        r.opt_num("first-data-wait", self.first_data_wait)
+            .opt_num("request-limit", self.request_limit);
         r
     }
 }
@@ -912,6 +919,7 @@ mod tests {
             idle_timeout: Some(300_000),
             syncookies: Some(HANDOFF_SYNCOOKIES_ALWAYS),
             first_data_wait: Some(500),
+            request_limit: Some(8192),
         }
     }
 
@@ -941,7 +949,7 @@ mod tests {
             "service [2001:db8::10]:443 protocol tcp dev if2 dev if3 policy host-uri \
              match a.example/api node 2 match /static node 3 match *.example node 1 \
              fallback weighted max-temporary 1000 max-forward 2000 syn-timeout 3000 idle-timeout 300000 \
-             syncookies always first-data-wait 500"
+             syncookies always first-data-wait 500 request-limit 8192"
         );
         let j = r.json();
         assert_eq!(j["rules"][1]["match"], "/static");
@@ -949,6 +957,7 @@ mod tests {
         assert_eq!(j["idle-timeout"], 300_000);
         assert_eq!(j["syncookies"], "always");
         assert_eq!(j["first-data-wait"], 500);
+        assert_eq!(j["request-limit"], 8192);
     }
 
     /// A service as the kernel reports it: every attribute, the mode
@@ -966,24 +975,32 @@ mod tests {
             Attr::u32(HANDOFF_A_SERVICE_IDLE_TIMEOUT, 900000),
             Attr::u32(HANDOFF_A_SERVICE_SYNCOOKIES, HANDOFF_SYNCOOKIES_AUTO),
             Attr::u32(HANDOFF_A_SERVICE_FIRST_DATA_WAIT, 200),
+            Attr::u32(HANDOFF_A_SERVICE_REQUEST_LIMIT, 16384),
         ]);
         let s = Service::from_raw(&raw).unwrap();
         assert_eq!(s.syncookies, Some(HANDOFF_SYNCOOKIES_AUTO));
         assert_eq!(s.first_data_wait, Some(200));
+        assert_eq!(s.request_limit, Some(16384));
         let r = s.to_record(&ifname);
         assert_eq!(
             r.human(),
             "service 10.0.0.100:80 protocol tcp policy local max-temporary 16384 \
              max-forward 65536 syn-timeout 10000 idle-timeout 900000 syncookies auto \
-             first-data-wait 200"
+             first-data-wait 200 request-limit 16384"
         );
         let j = r.json();
         assert_eq!(j["syncookies"], "auto");
         assert_eq!(j["first-data-wait"], 200);
+        assert_eq!(j["request-limit"], 16384);
         let keys: Vec<&String> = j.as_object().unwrap().keys().collect();
         assert_eq!(
-            keys[keys.len() - 3..],
-            ["idle-timeout", "syncookies", "first-data-wait"]
+            keys[keys.len() - 4..],
+            [
+                "idle-timeout",
+                "syncookies",
+                "first-data-wait",
+                "request-limit"
+            ]
         );
 
         // Sent only when given.
@@ -1045,6 +1062,52 @@ mod tests {
                 .unwrap()
                 .first_data_wait,
             Some(60_000)
+        );
+    }
+
+    /// `request-limit` is HANDOFF_A_SERVICE_REQUEST_LIMIT, a u32 in bytes,
+    /// after first-data-wait, the last of a service: sent and shown only
+    /// when there.
+    #[test]
+    fn service_request_limit() {
+        let mut req = Service::new("10.0.0.1".parse().unwrap(), 80);
+        assert!(req
+            .to_attrs()
+            .iter()
+            .all(|a| a.kind != HANDOFF_A_SERVICE_REQUEST_LIMIT));
+        assert!(!req.to_record(&ifname).human().contains("request-limit"));
+        req.policy = Some(HANDOFF_POLICY_TLS_SNI);
+        req.first_data_wait = Some(200);
+        req.request_limit = Some(1);
+        let raw = roundtrip(req.to_attrs());
+        let kinds: Vec<u16> = raw.iter().map(|a| a.kind).collect();
+        assert_eq!(
+            kinds[kinds.len() - 2..],
+            [
+                HANDOFF_A_SERVICE_FIRST_DATA_WAIT,
+                HANDOFF_A_SERVICE_REQUEST_LIMIT
+            ]
+        );
+        assert_eq!(raw.last().unwrap().get_u32().unwrap(), 1);
+        let s = Service::from_raw(&raw).unwrap();
+        assert_eq!(s, req);
+        let r = s.to_record(&ifname);
+        assert_eq!(
+            r.human(),
+            "service 10.0.0.1:80 policy tls-sni first-data-wait 200 request-limit 1"
+        );
+        let j = r.json();
+        assert_eq!(j["request-limit"], 1);
+        let keys: Vec<&String> = j.as_object().unwrap().keys().collect();
+        assert_eq!(keys.last().unwrap().as_str(), "request-limit");
+        // Alone (without first-data-wait) too.
+        req.first_data_wait = None;
+        req.request_limit = Some(16_384);
+        let s = Service::from_raw(&roundtrip(req.to_attrs())).unwrap();
+        assert_eq!(s.request_limit, Some(16_384));
+        assert_eq!(
+            s.to_record(&ifname).human(),
+            "service 10.0.0.1:80 policy tls-sni request-limit 16384"
         );
     }
 

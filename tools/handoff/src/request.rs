@@ -198,7 +198,7 @@ mod tests {
         let req = request(
             "service add [2001:db8::1]:443 dev eth0 dev eth1 policy host-uri match a.example/api node 2 \
              fallback weighted max-temporary 10 max-forward 20 syn-timeout 30 idle-timeout 40 \
-             syncookies always first-data-wait 500",
+             syncookies always first-data-wait 500 request-limit 4096",
         );
         let (cmd, flags, raw) = wire(&req);
         assert_eq!((cmd, flags), (HANDOFF_CMD_SERVICE_ADD, DO));
@@ -222,6 +222,7 @@ mod tests {
         want.idle_timeout = Some(40);
         want.syncookies = Some(HANDOFF_SYNCOOKIES_ALWAYS);
         want.first_data_wait = Some(500);
+        want.request_limit = Some(4096);
         assert_eq!(svc, want);
     }
 
@@ -265,6 +266,30 @@ mod tests {
         assert!(only(&raw, HANDOFF_A_SERVICE)
             .iter()
             .all(|a| a.kind != HANDOFF_A_SERVICE_FIRST_DATA_WAIT));
+    }
+
+    /// `request-limit BYTES` is HANDOFF_A_SERVICE_REQUEST_LIMIT, a u32 of
+    /// bytes; without it nothing is sent.
+    #[test]
+    fn service_add_request_limit() {
+        for bytes in [1, 1500, 16384] {
+            let line = format!("service add 10.0.0.1:80 policy host-uri request-limit {bytes}");
+            let (_, _, raw) = wire(&request(&line));
+            let inner = only(&raw, HANDOFF_A_SERVICE);
+            let last = inner.last().unwrap();
+            assert_eq!(last.kind, HANDOFF_A_SERVICE_REQUEST_LIMIT, "{line}");
+            assert_eq!(last.get_u32().unwrap(), bytes, "{line}");
+        }
+        let (_, _, raw) = wire(&request(
+            "service add 10.0.0.1:80 request-limit 512 first-data-wait 0",
+        ));
+        let svc = Service::from_raw(&only(&raw, HANDOFF_A_SERVICE)).unwrap();
+        assert_eq!(svc.request_limit, Some(512));
+        assert_eq!(svc.first_data_wait, Some(0));
+        let (_, _, raw) = wire(&request("service add 10.0.0.1:80 first-data-wait 0"));
+        assert!(only(&raw, HANDOFF_A_SERVICE)
+            .iter()
+            .all(|a| a.kind != HANDOFF_A_SERVICE_REQUEST_LIMIT));
     }
 
     #[test]

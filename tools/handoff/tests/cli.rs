@@ -94,6 +94,14 @@ fn usage_errors_exit_2() {
         "ambiguous keyword \"f\": fallback, first-data-wait",
     );
     usage_error(
+        &["service", "add", "10.0.0.1:80", "request-limit", "0"],
+        "invalid request-limit \"0\" (1..16384 bytes)",
+    );
+    usage_error(
+        &["service", "add", "10.0.0.1:80", "r", "16385"],
+        "invalid request-limit \"16385\" (1..16384 bytes)",
+    );
+    usage_error(
         &["node", "set", "sync-interval", "5"],
         "invalid sync-interval \"5\" (10..60000 ms)",
     );
@@ -186,6 +194,10 @@ fn help_goes_to_stdout() {
     assert!(out.contains("[ syncookies SYNCOOKIES ]"), "{out}");
     assert!(out.contains("SYNCOOKIES := { auto | always }"), "{out}");
     assert!(out.contains("[ first-data-wait MS ]"), "{out}");
+    assert!(out.contains("[ request-limit BYTES ]"), "{out}");
+    let o = handoff(&["help"]);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("| -n[etns] NETNS"), "{out}");
     let o = handoff(&["node", "help"]);
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(
@@ -400,11 +412,211 @@ fn batch_with_or_without_the_module() {
     }
 }
 
+/// Held by the tests that add a namespace under /run/netns or list them.
+static RUN_NETNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+const NO_NETNS: &str =
+    "handoff: cannot open network namespace \"does-not-exist-xyz\": No such file or directory\n";
+
+/// `-netns NETNS` (`-n`) that does not exist: status 1, one line naming it
+/// (the open fails, as root or not), before anything else: before the
+/// interface names are resolved, before a batch's first line.
+#[test]
+fn netns_missing() {
+    let cases = [
+        &["-n", "does-not-exist-xyz", "service", "show"][..],
+        &["-netns", "does-not-exist-xyz", "-j", "service", "show"],
+        &["-s", "stats", "--net", "does-not-exist-xyz"],
+        &["service", "-n", "does-not-exist-xyz", "show"],
+        &[
+            "-n",
+            "does-not-exist-xyz",
+            "service",
+            "add",
+            "10.0.0.1:80",
+            "dev",
+            "nosuchif0",
+        ],
+        &["-n", "does-not-exist-xyz", "monitor"],
+    ];
+    for args in cases {
+        let o = handoff(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o), NO_NETNS, "{args:?}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+    let o = handoff_stdin(
+        &["-n", "does-not-exist-xyz", "-j", "-batch", "-"],
+        "help node\nservice add 10.0.0.1:80 dev nosuchif0\n",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o), NO_NETNS);
+    assert!(o.stdout.is_empty());
+    // A path.
+    let o = handoff(&["-n", "/nonexistent/ns/net", "node", "show"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "handoff: cannot open network namespace \"/nonexistent/ns/net\": \
+         No such file or directory\n"
+    );
+    // Help and the version need no namespace.
+    let o = handoff(&["-n", "does-not-exist-xyz", "help"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), help::MAIN);
+    let o = handoff(&["-n", "does-not-exist-xyz", "node", "help"]);
+    assert_eq!((o.status.code(), stdout(&o)), (Some(0), help::NODE.into()));
+    let o = handoff(&["-V", "-n", "does-not-exist-xyz"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("handoff "));
+}
+
+/// A file that is not a network namespace's: the switch fails.
+#[test]
+fn netns_not_a_network_namespace() {
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    for ns in [manifest, "/proc/self/ns/mnt", "/"] {
+        let o = handoff(&["-n", ns, "node", "show"]);
+        assert_eq!(o.status.code(), Some(1), "{ns}");
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "handoff: cannot switch to network namespace \"{ns}\": not a network namespace\n"
+            )
+        );
+    }
+}
+
+/// Its own namespace, by path: as root the switch succeeds and the command
+/// runs (an unknown interface); else setns() is not permitted.
+#[test]
+fn netns_own_namespace() {
+    let o = handoff(&[
+        "-n",
+        "/proc/self/ns/net",
+        "service",
+        "add",
+        "10.0.0.1:80",
+        "dev",
+        "nosuchif0",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    // SAFETY: geteuid() has no preconditions.
+    let want = if unsafe { libc::geteuid() } == 0 {
+        "handoff: unknown interface \"nosuchif0\"\n"
+    } else {
+        "handoff: cannot switch to network namespace \"/proc/self/ns/net\": \
+         Operation not permitted\n"
+    };
+    assert_eq!(stderr(&o), want);
+}
+
+#[test]
+fn netns_usage_errors() {
+    usage_error(
+        &["-n"],
+        "missing argument for \"-netns\" (try \"handoff help\")",
+    );
+    usage_error(
+        &["node", "show", "-netns"],
+        "missing argument for \"-netns\" (try \"handoff help\")",
+    );
+    usage_error(
+        &["-n", "a", "-netns", "b", "node", "show"],
+        "duplicate \"-netns\"",
+    );
+    usage_error(
+        &["-n", "", "node", "show"],
+        "invalid network namespace \"\"",
+    );
+    usage_error(
+        &["-n", "..", "node", "show"],
+        "invalid network namespace \"..\"",
+    );
+    let o = handoff_stdin(&["-batch", "-"], "help node\n-n blue node show\n");
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout(&o), help::NODE);
+    assert_eq!(
+        stderr(&o),
+        "handoff: line 2: \"-netns\" is not allowed in a batch file\n"
+    );
+}
+
+/// A namespace of `ip netns add` (as root, where `ip` can make one).  The
+/// `dev` names are the namespace's, resolved after the switch: an
+/// interface of this namespace that the new one lacks is unknown there, by
+/// name or by path, alone or in a batch.  A show talks to the namespace's
+/// module state (the family missing, or no services yet).
+#[test]
+fn netns_named() {
+    // SAFETY: geteuid() has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: not root");
+        return;
+    }
+    let ip = |args: &[&str]| {
+        Command::new("ip")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let _lock = RUN_NETNS.lock().unwrap_or_else(|e| e.into_inner());
+    let name = format!("handoff-test-{}", std::process::id());
+    if !ip(&["netns", "add", &name]) {
+        eprintln!("skipped: cannot add a network namespace with ip");
+        return;
+    }
+    struct Del(String);
+    impl Drop for Del {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+    let _del = Del(name.clone());
+    let path = format!("/run/netns/{name}");
+
+    let o = handoff(&["-j", "-n", &name, "service", "show"]);
+    match o.status.code() {
+        Some(1) => assert_eq!(
+            stderr(&o),
+            "handoff: generic netlink family \"handoff\" not found (is the module loaded?)\n"
+        ),
+        Some(0) => assert_eq!(stdout(&o), "[]\n"),
+        other => panic!("unexpected status {other:?}: {}", stderr(&o)),
+    }
+
+    let mut here: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    here.sort();
+    let Some(dev) = here
+        .into_iter()
+        .find(|d| !ip(&["-n", &name, "link", "show", "dev", d]))
+    else {
+        eprintln!("skipped: no interface here that {name} lacks");
+        return;
+    };
+    let unknown = format!("handoff: unknown interface \"{dev}\"\n");
+    for ns in [&name, &path] {
+        let o = handoff(&["-n", ns, "service", "add", "10.0.0.1:80", "dev", &dev]);
+        assert_eq!(o.status.code(), Some(1), "{ns}");
+        assert_eq!(stderr(&o), unknown, "{ns}");
+        let o = handoff_stdin(
+            &["-batch", "-", "-netns", ns],
+            &format!("service add 10.0.0.1:80 dev {dev}\n"),
+        );
+        assert_eq!(o.status.code(), Some(1), "{ns}");
+        assert_eq!(stderr(&o), format!("handoff: line 1: {}", &unknown[9..]));
+    }
+}
+
 /// What the bash completion offers after each command line (the last word
 /// being the one completed), where bash is at hand.
 #[test]
 fn bash_completion() {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/handoff.bash-completion");
     let cases = [
         (
             "node set ''",
@@ -412,6 +624,18 @@ fn bash_completion() {
         ),
         ("-b", "-batch"),
         ("-f", "-force"),
+        ("-n", "-netns"),
+        ("-ne", "-netns"),
+        ("-n blue ''", "service peer node conn stats monitor help"),
+        ("-netns blue -j node ''", "set show help"),
+        ("node -n blue ''", "set show help"),
+        ("-j -n blue -s stats ''", "show help"),
+        (
+            "-n blue peer add 2 10.0.0.2 ''",
+            "port weight sync-address help",
+        ),
+        ("-n /proc/self/ns/ne", "/proc/self/ns/net"),
+        ("-n blue -batch cmds ''", ""),
         ("-batch Cargo.t", "Cargo.toml"),
         ("-b -", "-"),
         ("-batch cmds ''", ""),
@@ -503,7 +727,7 @@ fn bash_completion() {
         (
             "service add 10.0.0.1:80 ''",
             "dev policy match name fallback max-temporary max-forward syn-timeout \
-             idle-timeout syncookies first-data-wait help",
+             idle-timeout syncookies first-data-wait request-limit help",
         ),
         ("service add 10.0.0.1:80 sync", "syncookies"),
         ("service add 10.0.0.1:80 syn", "syn-timeout syncookies"),
@@ -513,7 +737,7 @@ fn bash_completion() {
         (
             "service add 10.0.0.1:80 syncookies auto ''",
             "dev policy match name fallback max-temporary max-forward syn-timeout \
-             idle-timeout syncookies first-data-wait help",
+             idle-timeout syncookies first-data-wait request-limit help",
         ),
         ("service add 10.0.0.1:80 f", "fallback first-data-wait"),
         ("service add 10.0.0.1:80 fi", "first-data-wait"),
@@ -522,11 +746,27 @@ fn bash_completion() {
         (
             "service add 10.0.0.1:80 first-data-wait 0 ''",
             "dev policy match name fallback max-temporary max-forward syn-timeout \
-             idle-timeout syncookies first-data-wait help",
+             idle-timeout syncookies first-data-wait request-limit help",
+        ),
+        ("service add 10.0.0.1:80 r", "request-limit"),
+        ("service add 10.0.0.1:80 request-limit ''", ""),
+        ("service add 10.0.0.1:80 req ''", ""),
+        (
+            "service add 10.0.0.1:80 request-limit 4096 ''",
+            "dev policy match name fallback max-temporary max-forward syn-timeout \
+             idle-timeout syncookies first-data-wait request-limit help",
         ),
     ];
+    complete("", &cases);
+}
+
+/// What the bash completion offers after each command line, after `setup`
+/// (bash code run once the script is sourced); nothing where bash is not
+/// at hand.
+fn complete(setup: &str, cases: &[(&str, &str)]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/handoff.bash-completion");
     let mut prog = format!(
-        "source {script}\n\
+        "source {script}\n{setup}\n\
          c() {{ COMP_WORDS=(handoff \"$@\"); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
          _handoff; echo \"${{COMPREPLY[*]}}\"; }}\n"
     );
@@ -544,4 +784,40 @@ fn bash_completion() {
     for ((line, want), got) in cases.iter().zip(got) {
         assert_eq!(got, *want, "handoff {line}");
     }
+}
+
+/// After `-netns`/`-n`: the names of /run/netns (here three made-up ones).
+#[test]
+fn bash_completion_netns_names() {
+    complete(
+        "_handoff_netns_names() { printf '%s\\n' blue green red; }",
+        &[
+            ("-n ''", "blue green red"),
+            ("-netns g", "green"),
+            ("--net b", "blue"),
+            ("-n bl", "blue"),
+            ("node show -n ''", "blue green red"),
+            ("-j -b cmds -n r", "red"),
+            ("-n x", ""),
+        ],
+    );
+    // The names are the files of /run/netns (none if it does not exist).
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/handoff.bash-completion");
+    let prog = format!("source {script}\n_handoff_netns_names\n");
+    let _lock = RUN_NETNS.lock().unwrap_or_else(|e| e.into_inner());
+    let Ok(out) = Command::new("bash").args(["--norc", "-c", &prog]).output() else {
+        eprintln!("skipped: no bash");
+        return;
+    };
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut got: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    got.sort();
+    let mut want: Vec<String> = std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    want.sort();
+    assert_eq!(got, want);
 }

@@ -301,8 +301,8 @@ fn syncookies_numbers() {
     assert_eq!(h.numbers["HANDOFF_A_STATS_SYNCOOKIES_SENT"], 50);
 }
 
-/// HANDOFF_A_SERVICE_FIRST_DATA_WAIT: right after the syncookies mode, the
-/// last service attribute; the range the CLI checks is the header's.
+/// HANDOFF_A_SERVICE_FIRST_DATA_WAIT: right after the syncookies mode; the
+/// range the CLI checks is the header's.
 #[test]
 fn first_data_wait_number() {
     let h = header();
@@ -315,7 +315,6 @@ fn first_data_wait_number() {
         Some("HANDOFF_A_SERVICE_SYNCOOKIES")
     );
     assert_eq!(h.numbers["HANDOFF_A_SERVICE_FIRST_DATA_WAIT"], 12);
-    assert_eq!(h.numbers["HANDOFF_A_SERVICE_MAX"], 12);
     let doc = HEADER
         .split(" * @")
         .find(|d| d.starts_with("HANDOFF_A_SERVICE_FIRST_DATA_WAIT:"))
@@ -325,6 +324,29 @@ fn first_data_wait_number() {
     let range = format!(
         "NLA_U32, milliseconds, 0..{} (default 200)",
         handoff_cli::args::FIRST_DATA_WAIT_MAX
+    );
+    assert!(doc.contains(&range), "{doc}");
+}
+
+/// HANDOFF_A_SERVICE_REQUEST_LIMIT: right after first-data-wait, the last
+/// service attribute; the range the CLI checks is the header's.
+#[test]
+fn request_limit_number() {
+    let h = header();
+    let svc = &h.enums["handoff_service_attr"];
+    let at = svc
+        .iter()
+        .position(|m| m == "HANDOFF_A_SERVICE_REQUEST_LIMIT");
+    assert_eq!(
+        at.map(|i| svc[i - 1].as_str()),
+        Some("HANDOFF_A_SERVICE_FIRST_DATA_WAIT")
+    );
+    assert_eq!(h.numbers["HANDOFF_A_SERVICE_REQUEST_LIMIT"], 13);
+    assert_eq!(h.numbers["HANDOFF_A_SERVICE_MAX"], 13);
+    use handoff_cli::args::{REQUEST_LIMIT_MAX, REQUEST_LIMIT_MIN};
+    let doc = attr_doc("HANDOFF_A_SERVICE_REQUEST_LIMIT");
+    let range = format!(
+        "NLA_U32, bytes, {REQUEST_LIMIT_MIN}..{REQUEST_LIMIT_MAX} (default {REQUEST_LIMIT_MAX})"
     );
     assert!(doc.contains(&range), "{doc}");
 }
