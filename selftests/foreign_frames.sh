@@ -6,12 +6,13 @@
 # too, and answers none of their SYNs and resets none of their segments;
 # tagged frames for a VLAN device stacked on f's eth0 but moved to another
 # namespace v (holding the VIP) reach v's server, and no connection is made
-# in f's namespace for them. Nothing is counted as dropped on f: the frames
+# in f's namespace for them; a service on every device also hooks a device
+# that appears after it. Nothing is counted as dropped on f: the frames
 # pass to the stack, which drops or delivers them. The kernel logs no splat
 # (lib.sh).
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 10
+ktap_plan 12
 [ -x "${HANDOFF_CLI:-}" ] || die "HANDOFF_CLI not set"
 topo_setup
 module_load || die "insmod"
@@ -124,5 +125,21 @@ body=$(in_ns c curl -s --max-time 5 "http://$VIP/")
 after=$(f_counters)
 check "f's own client is still answered and injected by the module (${body:-nothing}; $before -> $after)" \
   [ "$body" = front -a "${after%% *}" -gt "${before%% *}" ]
+
+# --- A service on every device hooks devices that appear later -------------
+ho f service del "$VIP:80" && ho f service add "$VIP:80" || die "service on every device"
+in_ns c ip link add eth5 type veth peer name eth5 netns "$(nsname f)" || die "new link"
+printf '%s\n' "addr add 10.0.5.1/24 dev eth5" "link set eth5 up" "route replace $VIP/32 via 10.0.5.2" |
+  ip -n "$(nsname c)" -batch - || die "client side of the new link"
+printf '%s\n' "addr add 10.0.5.2/24 dev eth5" "link set eth5 up" |
+  ip -n "$(nsname f)" -batch - || die "f's side of the new link"
+before=$(f_counters)
+body=$(in_ns c curl -s --max-time 5 "http://$VIP/")
+after=$(f_counters)
+check "a device created after the service (no dev): its client is served (${body:-nothing})" \
+  [ "$body" = front ]
+check "... and answered and injected by the module ($before -> $after)" \
+  [ "${after%% *}" -gt "${before%% *}" ]
+in_ns f ip link del eth5
 rm -rf "$out".*
 ktap_finish

@@ -16,7 +16,7 @@ use crate::stats::{Counter, Counters};
 use crate::sync::{SyncSock, SyncTimer};
 use crate::tunnel::{Redistribution, Tunnel};
 use core::ops::ControlFlow;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::net::device::{rtnl_lock, NetDevice, NetdevEvent, NotifierHandler, Rtnl};
 use kernel::net::namespace::{Namespace, NetOwned, Pernet, PernetData, PernetKind};
 use kernel::net::netfilter::{Priority, Registration};
@@ -86,6 +86,9 @@ pub(crate) struct HandoffNet {
     /// is emptied rather than removed: unhooking never allocates).
     #[pin]
     hooks: Mutex<KVec<Option<Registration<Ingress>>>>,
+    /// A service is reached on every device: devices that appear later are
+    /// hooked too. Written and read under RTNL.
+    every_device: AtomicBool,
     /// The key of the SYN-ACK ISNs (cookies) and TSval offsets.
     secret: [u8; 16],
     /// What the packet path and the timers share.
@@ -357,6 +360,7 @@ impl PernetData for HandoffNet {
             config <- new_mutex!(Config::new(), "HandoffNet::config"),
             services: RcuBox::empty(),
             hooks <- new_mutex!(KVec::new(), "HandoffNet::hooks"),
+            every_device: AtomicBool::new(false),
             secret,
             st: st?,
             gc <- new_timer!(gc?, "HandoffNet::gc"),
@@ -372,6 +376,7 @@ impl PernetData for HandoffNet {
     fn pre_exit(&self, _net: &Namespace) {
         // No new packets: unhook every device, close the redistribution
         // socket, then unpublish the services and peers.
+        self.every_device.store(false, Ordering::Relaxed);
         for slot in self.hooks.lock().as_mut_slice() {
             *slot = None;
         }
@@ -490,6 +495,7 @@ impl HandoffNet {
         {
             let rtnl = rtnl_lock();
             let mut hooks = self.hooks.lock();
+            self.every_device.store(all, Ordering::Relaxed);
             if all {
                 NetDevice::for_each(net, &rtnl, |d| {
                     if !d.is_loopback() && !wanted.contains(&d.ifindex()) {
@@ -514,17 +520,37 @@ impl HandoffNet {
                 let Ok(dev) = NetDevice::get_by_index(net, i) else {
                     continue;
                 };
-                let handler = Arc::new(Ingress, GFP_KERNEL)?;
-                let reg = Registration::new(&rtnl, net, &dev, Priority::FIRST, handler)?;
-                match hooks.as_mut_slice().iter_mut().find(|s| s.is_none()) {
-                    Some(slot) => *slot = Some(reg),
-                    None => hooks.push(Some(reg), GFP_KERNEL)?,
-                }
+                hook(&rtnl, net, &dev, &mut hooks)?;
             }
         }
         self.services.replace(Some(KBox::new(set, GFP_KERNEL)?));
         self.st.hash.replace(hash);
         Ok(())
+    }
+
+    /// Hooks a device that appeared in the namespace (registered, or moved
+    /// into it), if a service is reached on every device (a netdevice
+    /// event, under RTNL: `apply` cannot run meanwhile).
+    fn hook_new(&self, rtnl: &Rtnl, net: &Namespace, dev: &NetDevice) {
+        if !self.every_device.load(Ordering::Relaxed) || dev.is_loopback() {
+            return;
+        }
+        let mut hooks = self.hooks.lock();
+        if hooks
+            .iter()
+            .flatten()
+            .any(|r| r.dev().ifindex() == dev.ifindex())
+        {
+            return;
+        }
+        if let Err(e) = hook(rtnl, net, dev, &mut hooks) {
+            pr_warn!(
+                "netns {}: cannot hook {} ({:?}): its packets go to the stack\n",
+                self.inum,
+                dev.name(),
+                e
+            );
+        }
     }
 
     /// Unhooks a device that goes away (a netdevice event, under RTNL).
@@ -535,6 +561,22 @@ impl HandoffNet {
             }
         }
     }
+}
+
+/// Hooks the ingress of `dev` (of `net`), in a free slot of `hooks`.
+fn hook(
+    rtnl: &Rtnl,
+    net: &Namespace,
+    dev: &NetDevice,
+    hooks: &mut KVec<Option<Registration<Ingress>>>,
+) -> Result {
+    let handler = Arc::new(Ingress, GFP_KERNEL)?;
+    let reg = Registration::new(rtnl, net, dev, Priority::FIRST, handler)?;
+    match hooks.as_mut_slice().iter_mut().find(|s| s.is_none()) {
+        Some(slot) => *slot = Some(reg),
+        None => hooks.push(Some(reg), GFP_KERNEL)?,
+    }
+    Ok(())
 }
 
 /// Makes the socket in `slot`, bound to `have`, be one bound to `want`.
@@ -588,19 +630,23 @@ fn v4_endpoint(e: Option<Endpoint>) -> Result<Option<SockAddrV4>> {
 }
 
 /// Follows devices: a hooked device that is unregistered is unhooked
-/// first (netfilter does not remove netdev hooks by itself).
+/// first (netfilter does not remove netdev hooks by itself); one that
+/// appears is hooked when a service is reached on every device.
 pub(crate) struct DeviceEvents;
 
 impl NotifierHandler for DeviceEvents {
     fn event(&self, rtnl: &Rtnl, event: NetdevEvent, dev: &NetDevice) {
-        if event != NetdevEvent::Unregister {
-            return;
-        }
+        let net = dev.net(rtnl);
         // Also when the device's namespace is being dismantled: a veth
         // peer is unregistered from the other end's namespace, and the
         // dismantling of that one must not wait for our device reference.
-        if let Some(hn) = PERNET.get_rtnl(dev.net(rtnl), rtnl) {
-            hn.unhook(dev.ifindex());
+        let Some(hn) = PERNET.get_rtnl(net, rtnl) else {
+            return;
+        };
+        match event {
+            NetdevEvent::Unregister => hn.unhook(dev.ifindex()),
+            NetdevEvent::Register => hn.hook_new(rtnl, net, dev),
+            _ => {}
         }
     }
 }

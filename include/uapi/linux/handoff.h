@@ -258,7 +258,8 @@ enum handoff_node_attr {
  *	(6) is supported; absent means IPPROTO_TCP.
  * @HANDOFF_A_SERVICE_IFACES: NLA_NESTED, a list of HANDOFF_A_IFACE_INDEX
  *	attributes: the interfaces whose ingress is hooked for this service.
- *	Absent or empty: every interface of the namespace.
+ *	Absent or empty: every interface of the namespace but loopback, also
+ *	those that appear later.
  * @HANDOFF_A_SERVICE_POLICY: NLA_U32, enum handoff_policy: how the node that
  *	answered the SYN picks the server of a connection.  Default
  *	HANDOFF_POLICY_LOCAL.
