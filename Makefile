@@ -13,7 +13,8 @@
 #   make vm-test   KUnit and the kselftests in a virtme-ng VM
 #   make check     host-test + vm-test
 #   make demo      boot the VM, build the topology, show handoff at work
-#   make bench     benchmark in the VM: direct vs. local injection vs. handoff (BENCH_N=1000 connections each)
+#   make bench     benchmark in the VM: direct vs. local injection vs. handoff (BENCH_N=1000 connections each),
+#                  then what idle namespaces cost with the module (scripts/bench_idle.sh)
 #   KERNEL=debug   with kernel, module, vm-test, check, demo, bench: the debug test kernel, cached beside
 #                  the normal one (kernel/debug.config on top of kernel/handoff.config: KASAN, kmemleak,
 #                  PROVE_RCU, debug objects, UBSAN); vm-test also fails on kmemleak reports. CI: normal.
@@ -103,7 +104,7 @@ demo: module tools
 # Not a test: prints latency and rate of the three paths and their ratios (scripts/bench.sh).
 BENCH_N ?= 1000
 bench: module tools
-	@bash scripts/vm.sh --exec "BENCH_N=$(BENCH_N) bash $(TOP)/scripts/bench.sh"
+	@bash scripts/vm.sh --exec "BENCH_N=$(BENCH_N) bash $(TOP)/scripts/bench.sh && bash $(TOP)/scripts/bench_idle.sh"
 
 clean:
 	@-[ -d $(KDIR) ] && $(KMAKE) M=$(TOP) clean

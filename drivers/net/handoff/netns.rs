@@ -288,32 +288,32 @@ impl PernetData for HandoffNet {
         let st = counters.as_ref().map_err(|_| ENOMEM).and_then(|c| {
             Ok(Arc::new(
                 Shared {
-                    temp: TempTable::new(
+                    temp: TempTable::new_inactive(
                         c_str!("handoff_temporary"),
                         TEMP_BUCKET_BITS,
                         TEMP_MAX_ENTRIES,
                     )?,
-                    fwd: FwdTable::new(
+                    fwd: FwdTable::new_inactive(
                         c_str!("handoff_forward"),
                         FWD_BUCKET_BITS,
                         FWD_MAX_ENTRIES,
                     )?,
-                    pending: PendTable::new(
+                    pending: PendTable::new_inactive(
                         c_str!("handoff_pending"),
                         PEND_BUCKET_BITS,
                         PEND_MAX_ENTRIES,
                     )?,
-                    waiting: WaitTable::new(
+                    waiting: WaitTable::new_inactive(
                         c_str!("handoff_waiting"),
                         WAIT_BUCKET_BITS,
                         WAIT_MAX_ENTRIES,
                     )?,
-                    adopted: AdoptTable::new(
+                    adopted: AdoptTable::new_inactive(
                         c_str!("handoff_adopted"),
                         ADOPT_BUCKET_BITS,
                         ADOPT_MAX_ENTRIES,
                     )?,
-                    relay: RelayTable::new(
+                    relay: RelayTable::new_inactive(
                         c_str!("handoff_relay"),
                         failover::RELAY_BUCKET_BITS,
                         failover::RELAY_MAX_ENTRIES,
@@ -367,10 +367,6 @@ impl PernetData for HandoffNet {
             retx <- new_timer!(retx?, "HandoffNet::retx"),
             sync_timer <- new_timer!(sync?, "HandoffNet::sync_timer"),
         }? Error)
-        .pin_chain(|this| {
-            this.gc.schedule_after_msecs(GC_INTERVAL_MS);
-            Ok(())
-        })
     }
 
     fn pre_exit(&self, _net: &Namespace) {
@@ -404,6 +400,24 @@ impl HandoffNet {
         &self.st.fwd
     }
 
+    /// Gives the tables their buckets and starts the expiry timer, at the
+    /// first configuration of the namespace (a service or the node's
+    /// endpoints): a namespace that never has any costs neither memory nor
+    /// wakeups. Process context, under the config lock.
+    fn activate(&self) -> Result {
+        let st = &self.st;
+        st.temp.activate()?;
+        st.fwd.activate()?;
+        st.pending.activate()?;
+        st.waiting.activate()?;
+        st.adopted.activate()?;
+        st.relay.activate()?;
+        if !self.gc.is_pending() {
+            self.gc.schedule_after_msecs(GC_INTERVAL_MS);
+        }
+        Ok(())
+    }
+
     /// Makes sure the NEW retransmission timer runs (a handoff started).
     pub(crate) fn retransmit_soon(&self) {
         if !self.retx.is_pending() {
@@ -425,6 +439,7 @@ impl HandoffNet {
         net: &Namespace,
         cfg: &Config,
     ) -> core::result::Result<(), NodeError> {
+        self.activate().map_err(NodeError::Other)?;
         let want = v4_endpoint(cfg.node.forward).map_err(NodeError::Forward)?;
         let want_sync = v4_endpoint(cfg.node.sync).map_err(NodeError::Sync)?;
         let (have, have_sync) = {
@@ -488,6 +503,7 @@ impl HandoffNet {
     /// publishes the services and hooks exactly the devices they are
     /// reached on. Process context; the caller holds the config lock.
     pub(crate) fn apply(&self, net: &Namespace, cfg: &Config) -> Result {
+        self.activate()?;
         let set = ServiceSet::of(cfg)?;
         let hash = Shared::hash_for(cfg)?;
         let mut wanted = KVec::new();

@@ -602,6 +602,39 @@ kernel::kunit_tests! {
         // Dropped with entries linked and removed entries awaiting RCU.
     }
 
+    fn table_inactive_until_activated() {
+        let Ok(t) = RcuTable::<Id, u64, u32>::new_inactive(c_str!("t"), 4, 10) else {
+            kunit_expect!(false);
+            return;
+        };
+        // No buckets: empty, takes nothing, every walk is empty.
+        kunit_expect!(!t.is_active());
+        kunit_expect_eq!(t.insert(Id(1), 1, 0, GFP_KERNEL), Err(ENODEV));
+        kunit_expect!(t.is_empty());
+        kunit_expect!(!t.contains(&Id(1)));
+        kunit_expect!(t.with_locked(&Id(1), |_, _| ()).is_none());
+        kunit_expect!(!t.remove(&Id(1)));
+        kunit_expect_eq!(t.retain(|_, _, _| false), 0);
+        let mut pos = IterPos::default();
+        let mut visited = 0;
+        kunit_expect!(t.for_each_from(&mut pos, |_, _, _| {
+            visited += 1;
+            ControlFlow::Continue(())
+        }));
+        kunit_expect_eq!(visited, 0);
+        // Activated: a table like any, and activating again changes nothing.
+        kunit_expect_eq!(t.activate(), Ok(()));
+        kunit_expect!(t.is_active());
+        kunit_expect_eq!(t.insert(Id(1), 1, 0, GFP_KERNEL), Ok(()));
+        kunit_expect_eq!(t.activate(), Ok(()));
+        let g = rcu::read_lock();
+        kunit_expect_eq!(t.lookup(&g, &Id(1)).map(|e| *e), Some(1));
+        drop(g);
+        kunit_expect_eq!(t.len(), 1);
+        // A table never activated drops cleanly too.
+        kunit_expect!(RcuTable::<Id, u64, u32>::new_inactive(c_str!("t"), 20, 1).is_ok());
+    }
+
     fn hash_helpers() {
         let seed = fixed_seed();
         let msg: [u8; 15] = core::array::from_fn(|i| i as u8);

@@ -11,7 +11,10 @@
 //!   ([`RcuTable::with_locked`], [`RcuTable::retain`], ...).
 //!
 //! The number of buckets is a power of two fixed at creation; the number of
-//! entries is bounded by `max_entries`. Every bucket is an `hlist_head` with
+//! entries is bounded by `max_entries`. A table made with
+//! [`RcuTable::new_inactive`] has no buckets until [`RcuTable::activate`]
+//! allocates them (an instance that may never be used costs no memory): until
+//! then it is empty, lookups find nothing and inserts fail with `ENODEV`. Every bucket is an `hlist_head` with
 //! its own `spinlock_t`, taken with `spin_lock_bh` because writers run both in
 //! softirq context (packet path, timers) and in process context (netlink).
 //! Removed entries are freed after an RCU grace period with `call_rcu`.
@@ -30,8 +33,9 @@
 //!   and bottom halves disabled: they must not sleep and must not call
 //!   methods of the same table that lock a bucket (self-deadlock, and lockdep
 //!   reports recursive locking even for another bucket of the table).
-//! - [`RcuTable::new`] allocates with `GFP_KERNEL` and dropping the table
-//!   waits for RCU callbacks: both in process context only.
+//! - [`RcuTable::new`] and [`RcuTable::activate`] allocate with
+//!   `GFP_KERNEL` and dropping the table waits for RCU callbacks: all in
+//!   process context only.
 //! - Entries are dropped in RCU callbacks (softirq context): the `Drop` of
 //!   `K`, `S` and `M` must not sleep.
 //!
@@ -57,13 +61,21 @@ use super::rcu::{rcu_barrier, Guard};
 use crate::{alloc::Flags, bindings, prelude::*, types::Opaque};
 use core::{
     cell::UnsafeCell,
+    mem::MaybeUninit,
     ops::{ControlFlow, Deref, Range},
     ptr,
-    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
+    sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering},
 };
 
 /// Largest supported `bucket_bits`: 2^20 buckets.
 pub const MAX_BUCKET_BITS: u32 = 20;
+
+/// `RcuTable::state`: no buckets yet.
+const INACTIVE: u8 = 0;
+/// `RcuTable::state`: an `activate` is allocating them.
+const ACTIVATING: u8 = 1;
+/// `RcuTable::state`: the buckets are there.
+const READY: u8 = 2;
 
 /// The random seed of a table's hash function, with the kernel's keyed hashes.
 ///
@@ -297,15 +309,21 @@ impl<K, S, M> Deref for EntryRef<'_, K, S, M> {
 ///
 /// # Invariants
 ///
-/// - `buckets` has `mask + 1` initialised [`Bucket`]s (a power of two), whose
-///   locks use the lockdep class `key`, registered while the table lives.
+/// - `key` is a lockdep class key, registered while the table lives.
+/// - While `state` is [`READY`], `buckets` is initialised, is not written
+///   again until the table is dropped, and holds `mask + 1` initialised
+///   [`Bucket`]s (a power of two) whose locks use the class `key`. Before,
+///   no node is linked anywhere.
 /// - Every node linked in a bucket was allocated with [`KBox`], is owned by
 ///   the table, and hashes (`hash & mask`) to that bucket. Unlinked nodes are
 ///   freed by a `call_rcu` callback queued when they were unlinked.
 /// - `count` is at least the number of linked nodes and at most
 ///   `max_entries` plus the number of inserts in progress.
 pub struct RcuTable<K, S, M> {
-    buckets: KVVec<Bucket>,
+    buckets: UnsafeCell<MaybeUninit<KVVec<Bucket>>>,
+    /// [`INACTIVE`], [`ACTIVATING`] or [`READY`].
+    state: AtomicU8,
+    name: &'static CStr,
     mask: usize,
     key: KBox<Opaque<bindings::lock_class_key>>,
     seed: HashSeed,
@@ -322,8 +340,29 @@ unsafe impl<K: Send, S: Send, M: Send> Send for RcuTable<K, S, M> {}
 
 // SAFETY: Through `&RcuTable` other threads read `K` and `S` concurrently
 // (`Sync`), mutate `M` only under the bucket lock and drop entries in RCU
-// callbacks on other CPUs (`Send`), like a `Mutex<M>` needs `M: Send`.
+// callbacks on other CPUs (`Send`), like a `Mutex<M>` needs `M: Send`. The
+// bucket array is written once, by the one `activate` that moved `state`
+// away from `INACTIVE`, and read only after `READY` was published (release
+// and acquire).
 unsafe impl<K: Send + Sync, S: Send + Sync, M: Send> Sync for RcuTable<K, S, M> {}
+
+impl<K, S, M> RcuTable<K, S, M> {
+    /// Whether the table has its buckets.
+    pub fn is_active(&self) -> bool {
+        self.state.load(Ordering::Acquire) == READY
+    }
+
+    /// The buckets; none before [`RcuTable::activate`].
+    fn buckets(&self) -> &[Bucket] {
+        if !self.is_active() {
+            return &[];
+        }
+        // SAFETY: `READY` was read with acquire ordering after `activate`
+        // published it: by the type invariant `buckets` is initialised and
+        // is not written again while `&self` lives.
+        unsafe { (*self.buckets.get()).assume_init_ref() }
+    }
+}
 
 impl<K: TableKey, S: Send + Sync + 'static, M: Send + 'static> RcuTable<K, S, M> {
     /// Creates an empty table with `1 << bucket_bits` buckets holding at most
@@ -344,36 +383,36 @@ impl<K: TableKey, S: Send + Sync + 'static, M: Send + 'static> RcuTable<K, S, M>
         max_entries: usize,
         seed: HashSeed,
     ) -> Result<Self> {
+        let table = Self::inactive(name, bucket_bits, max_entries, seed)?;
+        table.activate()?;
+        Ok(table)
+    }
+
+    /// Like [`RcuTable::new`], without buckets until [`RcuTable::activate`]
+    /// allocates them: until then the table is empty and takes no entry.
+    pub fn new_inactive(name: &'static CStr, bucket_bits: u32, max_entries: usize) -> Result<Self> {
+        Self::inactive(name, bucket_bits, max_entries, HashSeed::random())
+    }
+
+    fn inactive(
+        name: &'static CStr,
+        bucket_bits: u32,
+        max_entries: usize,
+        seed: HashSeed,
+    ) -> Result<Self> {
         if bucket_bits > MAX_BUCKET_BITS {
             return Err(EINVAL);
         }
-        let n = 1usize << bucket_bits;
         let key = KBox::new(Opaque::<bindings::lock_class_key>::uninit(), GFP_KERNEL)?;
-        let mut buckets = KVVec::with_capacity(n, GFP_KERNEL)?;
-        for _ in 0..n {
-            // The capacity is reserved: this does not allocate. The lock is
-            // initialised below, at its final address.
-            buckets.push(
-                Bucket {
-                    head: Opaque::new(bindings::hlist_head {
-                        first: ptr::null_mut(),
-                    }),
-                    lock: Opaque::uninit(),
-                },
-                GFP_KERNEL,
-            )?;
-        }
         // SAFETY: `key` is heap memory that stays at its address until it is
         // unregistered in `drop` (it is boxed and never moved out).
         unsafe { bindings::lockdep_register_key(key.get()) };
-        for b in buckets.iter() {
-            // SAFETY: `b.lock` is valid for writes; `name` is `'static` and
-            // `key` registered and alive as long as the table, hence the lock.
-            unsafe { bindings::__spin_lock_init(b.lock.get(), name.as_char_ptr(), key.get()) };
-        }
+        // INVARIANT: `key` is registered; no buckets, no nodes.
         Ok(Self {
-            buckets,
-            mask: n - 1,
+            buckets: UnsafeCell::new(MaybeUninit::uninit()),
+            state: AtomicU8::new(INACTIVE),
+            name,
+            mask: (1usize << bucket_bits) - 1,
             key,
             seed,
             count: AtomicUsize::new(0),
@@ -381,6 +420,60 @@ impl<K: TableKey, S: Send + Sync + 'static, M: Send + 'static> RcuTable<K, S, M>
             queued_rcu: AtomicBool::new(false),
             _entries: core::marker::PhantomData,
         })
+    }
+
+    /// Allocates the buckets of a table made with
+    /// [`RcuTable::new_inactive`]; nothing if it has them. Process context.
+    /// Fails with `ENOMEM`, or `EBUSY` while another call is allocating them.
+    pub fn activate(&self) -> Result {
+        match self.state.compare_exchange(
+            INACTIVE,
+            ACTIVATING,
+            Ordering::Acquire,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => {}
+            Err(READY) => return Ok(()),
+            Err(_) => return Err(EBUSY),
+        }
+        let n = self.mask + 1;
+        let mut buckets = match KVVec::with_capacity(n, GFP_KERNEL) {
+            Ok(b) => b,
+            Err(e) => {
+                self.state.store(INACTIVE, Ordering::Release);
+                return Err(e.into());
+            }
+        };
+        for _ in 0..n {
+            // The capacity is reserved: this does not allocate. The lock is
+            // initialised below, at its final address.
+            let pushed = buckets.push(
+                Bucket {
+                    head: Opaque::new(bindings::hlist_head {
+                        first: ptr::null_mut(),
+                    }),
+                    lock: Opaque::uninit(),
+                },
+                GFP_KERNEL,
+            );
+            if pushed.is_err() {
+                self.state.store(INACTIVE, Ordering::Release);
+                return Err(ENOMEM);
+            }
+        }
+        for b in buckets.iter() {
+            // SAFETY: `b.lock` is valid for writes; `name` is `'static` and
+            // `key` registered and alive as long as the table, hence the lock.
+            unsafe {
+                bindings::__spin_lock_init(b.lock.get(), self.name.as_char_ptr(), self.key.get())
+            };
+        }
+        // SAFETY: This call moved `state` to `ACTIVATING`: no other context
+        // writes `buckets`, and none reads it before `READY` below.
+        unsafe { (*self.buckets.get()).write(buckets) };
+        // INVARIANT: The buckets are initialised, their locks too.
+        self.state.store(READY, Ordering::Release);
+        Ok(())
     }
 
     /// Returns the table's hash seed.
@@ -408,10 +501,11 @@ impl<K: TableKey, S: Send + Sync + 'static, M: Send + 'static> RcuTable<K, S, M>
         self.len() == 0
     }
 
-    fn bucket_of(&self, hash: u32) -> &Bucket {
-        // SAFETY: By the type invariant there are `mask + 1` buckets, so the
-        // masked index is in bounds.
-        unsafe { self.buckets.get_unchecked(hash as usize & self.mask) }
+    /// The bucket of `hash`; none before [`RcuTable::activate`].
+    fn bucket_of(&self, hash: u32) -> Option<&Bucket> {
+        // Active: `mask + 1` buckets (type invariant), the index is in
+        // bounds.
+        self.buckets().get(hash as usize & self.mask)
     }
 
     /// Finds the node of `key` in `bucket`.
@@ -465,11 +559,11 @@ impl<K: TableKey, S: Send + Sync + 'static, M: Send + 'static> RcuTable<K, S, M>
     ///
     /// `flags` are the allocation flags of the entry: `GFP_ATOMIC` in softirq
     /// context. Fails with `EEXIST` if `key` is present, `ENOSPC` if the table
-    /// holds `max_entries` entries, `ENOMEM` if the entry cannot be allocated.
-    /// The values are dropped on failure.
+    /// holds `max_entries` entries, `ENOMEM` if the entry cannot be allocated,
+    /// `ENODEV` if the table is not active. The values are dropped on failure.
     pub fn insert(&self, key: K, shared: S, locked: M, flags: Flags) -> Result {
         let hash = key.hash(&self.seed);
-        let bucket = self.bucket_of(hash);
+        let bucket = self.bucket_of(hash).ok_or(ENODEV)?;
         // Reserve a slot before allocating, so a full table costs no
         // allocation.
         let reserved = self
@@ -554,8 +648,9 @@ impl<K: TableKey, S: Send + Sync + 'static, M: Send + 'static> RcuTable<K, S, M>
     /// Looks `key` up without locks, for RCU readers.
     pub fn lookup<'a>(&'a self, _guard: &'a Guard, key: &K) -> Option<EntryRef<'a, K, S, M>> {
         let hash = key.hash(&self.seed);
+        let bucket = self.bucket_of(hash)?;
         // SAFETY: `_guard` is an RCU read-side critical section.
-        let node = unsafe { self.find(self.bucket_of(hash), hash, key) };
+        let node = unsafe { self.find(bucket, hash, key) };
         // SAFETY: The node is alive until `_guard` ends: unlinked nodes are
         // freed after a grace period. Only `key` and `shared` are read
         // through the reference (`locked` is in an `UnsafeCell`).
@@ -573,7 +668,7 @@ impl<K: TableKey, S: Send + Sync + 'static, M: Send + 'static> RcuTable<K, S, M>
     /// `f` must not sleep nor lock buckets of this table.
     pub fn with_locked<R>(&self, key: &K, f: impl FnOnce(&S, &mut M) -> R) -> Option<R> {
         let hash = key.hash(&self.seed);
-        let bucket = self.bucket_of(hash);
+        let bucket = self.bucket_of(hash)?;
         let _g = bucket.lock();
         // SAFETY: The bucket lock is held.
         let node = unsafe { self.find(bucket, hash, key) };
@@ -598,7 +693,9 @@ impl<K: TableKey, S: Send + Sync + 'static, M: Send + 'static> RcuTable<K, S, M>
     /// bucket lock held); returns whether it was removed.
     pub fn remove_if(&self, key: &K, f: impl FnOnce(&S, &mut M) -> bool) -> bool {
         let hash = key.hash(&self.seed);
-        let bucket = self.bucket_of(hash);
+        let Some(bucket) = self.bucket_of(hash) else {
+            return false;
+        };
         let _g = bucket.lock();
         // SAFETY: The bucket lock is held.
         let node = unsafe { self.find(bucket, hash, key) };
@@ -630,7 +727,7 @@ impl<K: TableKey, S: Send + Sync + 'static, M: Send + 'static> RcuTable<K, S, M>
     ) -> usize {
         let mut removed = 0;
         let end = range.end.min(self.bucket_count());
-        for bucket in self.buckets.get(range.start.min(end)..end).unwrap_or(&[]) {
+        for bucket in self.buckets().get(range.start.min(end)..end).unwrap_or(&[]) {
             if bucket.first().is_null() {
                 // Nothing to sweep; a concurrent insert is seen next time.
                 continue;
@@ -685,7 +782,7 @@ impl<K: TableKey, S: Send + Sync + 'static, M: Send + 'static> RcuTable<K, S, M>
         pos: &mut IterPos,
         mut f: impl FnMut(&K, &S, &M) -> ControlFlow<()>,
     ) -> bool {
-        while let Some(bucket) = self.buckets.get(pos.bucket) {
+        while let Some(bucket) = self.buckets().get(pos.bucket) {
             if !bucket.first().is_null() {
                 let _g = bucket.lock();
                 let mut cur = bucket.first();
@@ -714,7 +811,7 @@ impl<K: TableKey, S: Send + Sync + 'static, M: Send + 'static> RcuTable<K, S, M>
 
 impl<K, S, M> Drop for RcuTable<K, S, M> {
     fn drop(&mut self) {
-        for bucket in self.buckets.iter() {
+        for bucket in self.buckets() {
             let mut pos = bucket.first();
             while !pos.is_null() {
                 // SAFETY: `&mut self`: no reader or writer uses the table,
@@ -732,9 +829,13 @@ impl<K, S, M> Drop for RcuTable<K, S, M> {
             // `K`, `S`, `M`: wait for them.
             rcu_barrier();
         }
+        if self.is_active() {
+            // SAFETY: Initialised (`READY`, type invariant), dropped once:
+            // the table goes.
+            unsafe { self.buckets.get_mut().assume_init_drop() };
+        }
         // SAFETY: The key was registered in `new`; no lock of this class is
-        // held (`&mut self`) or will be used again (the buckets go with the
-        // table).
+        // held (`&mut self`) or will be used again (the buckets went).
         unsafe { bindings::lockdep_unregister_key(self.key.get()) };
     }
 }
