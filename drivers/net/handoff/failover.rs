@@ -33,6 +33,7 @@ use crate::proto::migrate::FlowStep;
 use crate::proto::sync::SyncHdr;
 use crate::stats::Counter;
 use crate::sync::SyncSock;
+use core::ops::Range;
 use kernel::net::namespace::Namespace;
 use kernel::net::skb::SkBuffOwned;
 use kernel::prelude::*;
@@ -292,11 +293,12 @@ pub(crate) fn forget(st: &Shared, key: &ConnKey) {
     }
 }
 
-/// The expiry timer's part: relay entries past their time go (flows past
-/// their linger time after a client FIN ended; the others timed out).
-pub(crate) fn expire(st: &Shared, now: Jiffies) {
+/// The expiry timer's part: relay entries in `buckets` past their time go
+/// (flows past their linger time after a client FIN ended; the others
+/// timed out).
+pub(crate) fn expire(st: &Shared, buckets: Range<usize>, now: Jiffies) {
     let mut ended = 0u64;
-    let gone = st.relay.retain(|_, _, e| {
+    let gone = st.relay.retain_buckets(buckets, |_, _, e| {
         let keep = !e.expired(now);
         if !keep {
             ended += u64::from(e.flow.fin_seen());

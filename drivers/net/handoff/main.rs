@@ -17,6 +17,7 @@ use kernel::prelude::*;
 
 mod config;
 mod conntab;
+mod expiry;
 mod failover;
 mod firstdata;
 mod forward;

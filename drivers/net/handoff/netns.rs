@@ -3,16 +3,14 @@
 //! Per network namespace state: one handoff instance per namespace.
 
 use crate::config::{Config, Endpoint, IpAddr};
-use crate::conntab::{
-    AdoptTable, ConnKey, FwdState, FwdTable, PendTable, RelayTable, TempTable, WaitTable,
-};
+use crate::conntab::{AdoptTable, ConnKey, FwdTable, PendTable, RelayTable, TempTable, WaitTable};
+use crate::expiry::Gc;
 use crate::failover::{self, AnnounceQueue};
 use crate::ingress::Ingress;
 use crate::peers::PeerSet;
-use crate::proto::announce::ConnOp;
 use crate::select::HashRt;
 use crate::services::{ServiceRt, ServiceSet};
-use crate::stats::{Counter, Counters};
+use crate::stats::Counters;
 use crate::sync::{SyncSock, SyncTimer};
 use crate::tunnel::{Redistribution, Tunnel};
 use core::ops::ControlFlow;
@@ -22,7 +20,7 @@ use kernel::net::namespace::{Namespace, NetOwned, Pernet, PernetData, PernetKind
 use kernel::net::netfilter::{Priority, Registration};
 use kernel::net::udp_tunnel::SockAddrV4;
 use kernel::prelude::*;
-use kernel::sync::rcu::{self, Guard, RcuBox};
+use kernel::sync::rcu::{Guard, RcuBox};
 use kernel::sync::rcu_table::IterPos;
 use kernel::sync::Arc;
 use kernel::timer::{jiffies, Timer, TimerCallback};
@@ -48,8 +46,6 @@ const WAIT_MAX_ENTRIES: usize = 65536;
 const ADOPT_BUCKET_BITS: u32 = 12;
 /// Adopted connections tracked at most.
 const ADOPT_MAX_ENTRIES: usize = 1 << 20;
-/// How often the expiry timer runs (ms).
-const GC_INTERVAL_MS: u32 = 1000;
 
 /// The registration of [`HandoffNet`] with the namespace core.
 ///
@@ -200,65 +196,6 @@ impl Shared {
     }
 }
 
-/// What the expiry timer works on.
-pub(crate) struct Gc {
-    st: Arc<Shared>,
-}
-
-impl TimerCallback for Gc {
-    fn run(timer: &Timer<Self>) {
-        let st = &timer.st;
-        let now = jiffies();
-        let guard = rcu::read_lock();
-        let announcing = failover::announcing(st, &guard);
-        let gone = st.temp.retain(|_, _, e| !e.expired(now));
-        // Flows past their linger time after a client FIN ended; the
-        // others timed out.
-        let mut ended = 0u64;
-        let mut early_lost = 0u64;
-        let fwd = st.fwd.retain(|k, s, e| {
-            let keep = !e.expired(now);
-            // Front failover: the peers learn of the end, or hear of the
-            // entry again (a lost datagram heals, theirs do not expire).
-            if announcing && e.state == FwdState::Forwarded {
-                if !keep {
-                    failover::announce(st, &guard, ConnOp::Del, k, s, e.flow_id, e.idle_ms);
-                } else if failover::refresh_due(e.announced, e.idle_ms, now) {
-                    e.announced = now;
-                    failover::announce(st, &guard, ConnOp::Add, k, s, e.flow_id, e.idle_ms);
-                }
-            }
-            if !keep {
-                let fin = e.flow.fin_seen();
-                ended += u64::from(fin);
-                s.slot().counters().inc(if fin {
-                    Counter::FlowsEnded
-                } else {
-                    Counter::Timeouts
-                });
-            }
-            keep
-        });
-        let adopted = st.adopted.retain(|_, (), e| {
-            let keep = !e.expired(now);
-            if !keep {
-                early_lost += e.early.len() as u64;
-                ended += u64::from(e.flow.fin_seen());
-            }
-            keep
-        });
-        let c = &st.counters;
-        c.add(Counter::FlowsEnded, ended);
-        c.add(Counter::Timeouts, (gone + fwd + adopted) as u64 - ended);
-        c.add(Counter::DataDropped, early_lost);
-        c.set(Counter::TemporaryEntries, st.temp.len() as u64);
-        c.set(Counter::ForwardEntries, st.fwd.len() as u64);
-        c.set(Counter::AdoptedEntries, st.adopted.len() as u64);
-        failover::expire(st, now);
-        timer.schedule_after_msecs(GC_INTERVAL_MS);
-    }
-}
-
 /// What the short timer works on: NEW retransmissions, and connections
 /// whose first-data wait ends.
 pub(crate) struct Retransmit {
@@ -333,7 +270,7 @@ impl PernetData for HandoffNet {
         let mut secret = [0u8; 16];
         kernel::random::fill_bytes(&mut secret);
         let st = st.map(|st| {
-            let gc = Gc { st: st.clone() };
+            let gc = Gc::new(st.clone());
             let retx = Retransmit {
                 st: st.clone(),
                 // SAFETY: The value lives in the timer, a field of this
@@ -413,7 +350,7 @@ impl HandoffNet {
         st.adopted.activate()?;
         st.relay.activate()?;
         if !self.gc.is_pending() {
-            self.gc.schedule_after_msecs(GC_INTERVAL_MS);
+            self.gc.schedule_after_msecs(crate::expiry::TICK_MS);
         }
         Ok(())
     }
