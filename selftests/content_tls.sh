@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 # Content policy tls-sni on the front f: nginx with TLS on every server;
 # the server name a.example goes to b1, b.example to b2, any other to the
-# fallback (local: f). A 2 kB ClientHello (long ALPN names) crosses two
+# fallback (local: f), unless it resumes a session: its ticket (TLS 1.3 PSK
+# identity) hashes to one node, every time, which resumes it (the servers
+# share their ticket key). A 2 kB ClientHello (long ALPN names) crosses two
 # segments: the front holds the first, parses the whole ClientHello, and
 # hands both to b1.
 . "$(dirname "$0")/lib.sh"
 
-ktap_plan 6
+ktap_plan 8
 [ -x "${HANDOFF_CLI:-}" ] || die "HANDOFF_CLI not set"
 topo_setup
 module_load || die "insmod"
@@ -33,6 +35,37 @@ out=$(https b.example 5)
 check "SNI b.example: 5 connections all to b2 ($out)" [ "$(echo $out)" = "5 b2" ]
 out=$(https c.example 5)
 check "SNI c.example (no rule): the fallback, local to f ($out)" [ "$(echo $out)" = "5 f" ]
+
+# Resumption: a first connection to c.example (the fallback, f) gets a
+# ticket; 4 connections resuming it all go where its hash says, and resume.
+out=$(in_ns c python3 -S -c '
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+def get(session):
+    raw = socket.create_connection((sys.argv[1], 443), timeout=20)
+    s = ctx.wrap_socket(raw, server_hostname="c.example", session=session)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: c.example\r\nConnection: close\r\n\r\n")
+    data = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except ssl.SSLError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    host = data.split(b"\r\n\r\n", 1)[-1].decode().split()[-1:]
+    return s.session, (host[0] if host else "none"), s.session_reused
+first, host, _ = get(None)
+seen = [get(first)[1:] for _ in range(4)]
+print(host, " ".join(sorted(set(h for h, _ in seen))), sum(r for _, r in seen))
+' "$VIP" 2>&1)
+read -r first resumed_on reused <<< "$out"
+check "a session's first connection (no ticket yet): the fallback, f ($out)" [ "$first" = f ]
+check "4 resumptions of its ticket: all to one node ($resumed_on), all resumed ($reused)" \
+  [ "$(wc -w <<< "$resumed_on")" = 1 -a "$reused" = 4 ]
 
 # Segments as on a real link: without TSO/GSO the client's stack cuts the
 # ClientHello at the MSS (veth would carry it whole).
