@@ -17,7 +17,7 @@ use core::ops::ControlFlow;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::net::device::{rtnl_lock, NetDevice, NetdevEvent, NotifierHandler, Rtnl};
 use kernel::net::namespace::{Namespace, NetOwned, Pernet, PernetData, PernetKind};
-use kernel::net::netfilter::{Priority, Registration};
+use kernel::net::netfilter::{Priority, Registration, Unhooked};
 use kernel::net::udp_tunnel::SockAddrV4;
 use kernel::prelude::*;
 use kernel::sync::rcu::{Guard, RcuBox};
@@ -85,6 +85,11 @@ pub(crate) struct HandoffNet {
     /// A service is reached on every device: devices that appear later are
     /// hooked too. Written and read under RTNL.
     every_device: AtomicBool,
+    /// Hooks unregistered in `pre_exit`, freed with the instance after the
+    /// grace period the namespace's dismantling waits anyway (one for all
+    /// devices, not one each).
+    #[pin]
+    retired: Mutex<KVec<Option<Unhooked<Ingress>>>>,
     /// The key of the SYN-ACK ISNs (cookies) and TSval offsets.
     secret: [u8; 16],
     /// What the packet path and the timers share.
@@ -298,6 +303,7 @@ impl PernetData for HandoffNet {
             services: RcuBox::empty(),
             hooks <- new_mutex!(KVec::new(), "HandoffNet::hooks"),
             every_device: AtomicBool::new(false),
+            retired <- new_mutex!(KVec::new(), "HandoffNet::retired"),
             secret,
             st: st?,
             gc <- new_timer!(gc?, "HandoffNet::gc"),
@@ -310,9 +316,15 @@ impl PernetData for HandoffNet {
         // No new packets: unhook every device, close the redistribution
         // socket, then unpublish the services and peers.
         self.every_device.store(false, Ordering::Relaxed);
-        for slot in self.hooks.lock().as_mut_slice() {
-            *slot = None;
+        let mut hooks = self.hooks.lock();
+        let mut retired = self.retired.lock();
+        for slot in hooks.as_mut_slice() {
+            if let Some(reg) = slot.take() {
+                // Without room it is dropped at once, waiting.
+                let _ = retired.push(Some(reg.unregister()), GFP_KERNEL);
+            }
         }
+        drop((hooks, retired));
         self.st.tunnel.replace(None);
         self.st.sync.replace(None);
         self.st.hash.replace(None);
@@ -508,8 +520,15 @@ impl HandoffNet {
 
     /// Unhooks a device that goes away (a netdevice event, under RTNL).
     fn unhook(&self, ifindex: i32) {
-        for slot in self.hooks.lock().as_mut_slice() {
+        let mut hooks = self.hooks.lock();
+        for slot in hooks.as_mut_slice() {
             if slot.as_ref().is_some_and(|r| r.dev().ifindex() == ifindex) {
+                *slot = None;
+            }
+        }
+        // Nor may a retired hook hold the device's unregistration up.
+        for slot in self.retired.lock().as_mut_slice() {
+            if slot.as_ref().is_some_and(|u| u.dev().ifindex() == ifindex) {
                 *slot = None;
             }
         }

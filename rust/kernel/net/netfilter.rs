@@ -40,7 +40,7 @@ use crate::{
     alloc::{flags::GFP_KERNEL, KBox},
     bindings,
     error::{code::*, to_result, Result},
-    ffi::{c_uint, c_void},
+    ffi::{c_uint, c_ulong, c_void},
     net::{
         device::{NetDevice, Rtnl},
         namespace::Namespace,
@@ -49,7 +49,7 @@ use crate::{
     sync::Arc,
     types::{ARef, Opaque},
 };
-use core::{marker::PhantomData, pin::Pin};
+use core::{marker::PhantomData, pin::Pin, ptr};
 
 /// The priority of a hook among the hooks of the same device: lower runs
 /// first.
@@ -301,21 +301,87 @@ impl<T: IngressHandler> Registration<T> {
     }
 }
 
+impl<T: IngressHandler> Registration<T> {
+    /// Unregisters the hook without waiting for the invocations that may
+    /// still run: the returned [`Unhooked`] keeps what they use until it is
+    /// dropped, which waits for them only if no RCU grace period has passed
+    /// since. Unhooking many hooks and dropping them after one grace period
+    /// (a namespace's `exit` follows its `pre_exit` by one) costs one wait
+    /// for all, not one each.
+    pub fn unregister(self) -> Unhooked<T> {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again: its `inner` is
+        // moved out exactly once.
+        let inner = unsafe { ptr::read(&this.inner) };
+        Self::unhook(&inner);
+        Unhooked {
+            // SAFETY: FFI call without preconditions.
+            since: unsafe { bindings::get_state_synchronize_rcu() },
+            inner,
+        }
+    }
+
+    /// Unregisters the hook of `inner`.
+    fn unhook(inner: &Inner<T>) {
+        let dev = &inner.dev;
+        // SAFETY: By the type invariant of the registration `inner` came
+        // from, `ops` is registered on `dev`, which is alive (held), and is
+        // unregistered only here, once. `dev_net` is the namespace the hook
+        // lives in, even if the device moved since (netfilter finds the
+        // hooks of a netdevice hook through the device).
+        unsafe {
+            bindings::nf_unregister_net_hook(bindings::dev_net(dev.as_ptr()), inner.ops.get())
+        };
+    }
+}
+
 impl<T: IngressHandler> Drop for Registration<T> {
     fn drop(&mut self) {
-        let dev = &self.inner.dev;
-        // SAFETY: By the type invariant `ops` is registered on `dev`, which
-        // is alive (held). `dev_net` is the namespace the hook lives in,
-        // even if the device moved since (netfilter finds the hooks of a
-        // netdevice hook through the device).
-        unsafe {
-            bindings::nf_unregister_net_hook(bindings::dev_net(dev.as_ptr()), self.inner.ops.get())
-        };
+        Self::unhook(&self.inner);
         // Invocations that started before the unregistration may still be
         // running with `priv` pointing to `inner`; they end within a grace
         // period. Expedited when RTNL is held (device unregistration).
         // SAFETY: FFI call; process context is documented for `drop`.
         unsafe { bindings::synchronize_net() };
+    }
+}
+
+/// An unregistered hook whose last invocations may still be running
+/// ([`Registration::unregister`]): its handler and device reference stay
+/// until it is dropped.
+///
+/// Dropping may sleep (process context): it waits for an RCU grace period
+/// unless one has passed since the unregistration (`cond_synchronize_rcu`).
+///
+/// # Invariants
+///
+/// `inner.ops` is no longer registered; invocations of it that may still
+/// run began before the RCU state `since` was taken.
+pub struct Unhooked<T: IngressHandler> {
+    inner: Pin<KBox<Inner<T>>>,
+    since: c_ulong,
+}
+
+// SAFETY: As for `Registration`: only dropped through this object, `T` is
+// `Send + Sync`, the device reference may be released from any thread.
+unsafe impl<T: IngressHandler> Send for Unhooked<T> {}
+// SAFETY: Shared access reads nothing.
+unsafe impl<T: IngressHandler> Sync for Unhooked<T> {}
+
+impl<T: IngressHandler> Unhooked<T> {
+    /// The device the hook was on.
+    pub fn dev(&self) -> &NetDevice {
+        &self.inner.dev
+    }
+}
+
+impl<T: IngressHandler> Drop for Unhooked<T> {
+    fn drop(&mut self) {
+        // The invocations began before `since` (type invariant): they are
+        // over once a grace period after it has ended; `inner` is freed
+        // after this returns.
+        // SAFETY: FFI call; process context is documented for `drop`.
+        unsafe { bindings::cond_synchronize_rcu(self.since) };
     }
 }
 
