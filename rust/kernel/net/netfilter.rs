@@ -314,6 +314,8 @@ impl<T: IngressHandler> Registration<T> {
         // moved out exactly once.
         let inner = unsafe { ptr::read(&this.inner) };
         Self::unhook(&inner);
+        // INVARIANT: Unregistered just now; invocations still running began
+        // before the state taken here.
         Unhooked {
             // SAFETY: FFI call without preconditions.
             since: unsafe { bindings::get_state_synchronize_rcu() },
