@@ -31,7 +31,7 @@ if [ "${1:-}" != --shell ] && [ -f "$ko" ]; then
   }
 fi
 # Every KASAN report is printed, not only the first.
-kernel_args="panic=-1 oops=panic softlockup_panic=1"
+kernel_args="panic=-1 oops=panic softlockup_panic=1 ${HANDOFF_KERNEL_ARGS:-}"
 [ "$KERNEL" = debug ] && kernel_args="$kernel_args kasan_multi_shot"
 
 accel_opts() {

@@ -315,10 +315,18 @@ impl<T: PernetData> Pernet<T> {
         if !self.slots.load(Ordering::Acquire) {
             return None;
         }
-        // SAFETY: While `slots` is true the operations are registered and
-        // every namespace has a slot, zeroed (so `live` false) until `init`
-        // fills it.
-        let slot = unsafe { &*Self::slot(net.as_ptr()) };
+        // SAFETY: While `slots` is true the operations are registered.
+        let slot = unsafe { Self::slot(net.as_ptr()) };
+        // A namespace being set up has no slot before the core reaches these
+        // operations (its devices, `lo` first, register before that). Once
+        // allocated, a slot is zeroed (so `live` false) until `init` fills
+        // it.
+        if slot.is_null() {
+            return None;
+        }
+        // SAFETY: Not null: the slot the core allocated for `net`, alive
+        // while `slots` is true and the caller holds RTNL (see above).
+        let slot = unsafe { &*slot };
         // The caller holds the RTNL lock, under which `exit` clears `live`
         // before dropping the value: a true `live` means the value stays
         // until the lock is released, which `'a` does not outlive.
@@ -330,12 +338,15 @@ impl<T: PernetData> Pernet<T> {
     /// # Safety
     ///
     /// `self` must be registered (true in its `pernet_operations` callbacks
-    /// and while a [`PernetRegistration`] exists) and `net` alive.
+    /// and while a [`PernetRegistration`] exists) and `net` alive. The
+    /// result is null for a namespace being set up before these operations'
+    /// turn.
     unsafe fn slot(net: *mut bindings::net) -> *mut Slot<T> {
         let this = T::pernet();
         // SAFETY: The callers guarantee that the operations are registered,
-        // so `id` is set and the core has allocated a `Slot<T>` for `net`
-        // under it.
+        // so `id` is set; the core has allocated a `Slot<T>` for `net` under
+        // it, or not yet (null) for a namespace whose set-up has not reached
+        // these operations.
         unsafe { bindings::net_generic(net, *this.id.get()).cast() }
     }
 
