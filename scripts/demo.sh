@@ -19,7 +19,7 @@ done
 echo "  VIP $VIP on lo of f, b1, b2; the client routes it via f (10.0.1.2)"
 
 say "nginx on every server, each page naming its host"
-web_setup
+web_setup big
 for h in $SERVERS; do echo "  $h: $(in_ns "$h" curl -s http://127.0.0.1/)"; done
 
 say "load handoff"

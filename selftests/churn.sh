@@ -12,7 +12,7 @@ ktap_plan 7
 [ -x "${HANDOFF_CLI:-}" ] || die "HANDOFF_CLI not set"
 topo_setup
 module_load || die "insmod"
-web_setup
+web_setup httpd
 migrate_setup
 weights 1 1 1
 # b1 forgets a connection 3 s after its last packet: a flow whose client

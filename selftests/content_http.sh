@@ -10,7 +10,7 @@ ktap_plan 10
 [ -x "${HANDOFF_CLI:-}" ] || die "HANDOFF_CLI not set"
 topo_setup
 module_load || die "insmod"
-web_setup
+web_setup httpd
 migrate_setup 80 9000
 ho f service del "$VIP:80" && ho f service del "$VIP:9000" || die "service del"
 ho f service add "$VIP:80" dev eth0 policy host-uri match /static node 2 match /api node 3 \

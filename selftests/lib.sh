@@ -213,14 +213,24 @@ FWD_PORT=7000
 SERVERS="f b1 b2"
 node_id() { case $1 in f) echo 1 ;; b1) echo 2 ;; b2) echo 3 ;; esac; }
 node_addr() { case $1 in f) echo 10.0.2.2 ;; b1) echo 10.0.2.3 ;; b2) echo 10.0.2.4 ;; esac; }
-# web_setup: on every server nginx on :80 serving "served by HOST" (index,
-# also under /static/ and /api/) with a cookie SRV=node<its node id>,
-# a 10 MiB file (big) and its access log with client addresses, and
-# httpd.py on :9000 (POST answers the body's SHA-256).
+# web_setup [httpd] [big]: on every server nginx on :80 serving "served by
+# HOST" (index, also under /static/ and /api/) with a cookie SRV=node<its
+# node id> and its access log with client addresses; with "big" also a
+# 10 MiB file (big), with "httpd" also httpd.py on :9000 (POST answers the
+# body's SHA-256). Only what a test uses: each costs seconds under TCG.
 web_setup() {
-  local h d t0=$EPOCHREALTIME
+  local h d t0=$EPOCHREALTIME httpd="" big="" a
+  for a in "$@"; do
+    case $a in
+      httpd) httpd=1 ;;
+      big) big=1 ;;
+      *) die "web_setup: unknown argument $a" ;;
+    esac
+  done
   # One file per VM run, linked into every root (seconds under TCG).
-  [ -s "$HANDOFF_TMP/big" ] || head -c $((10 * 1024 * 1024)) /dev/urandom > "$HANDOFF_TMP/big"
+  if [ -n "$big" ] && [ ! -s "$HANDOFF_TMP/big" ]; then
+    head -c $((10 * 1024 * 1024)) /dev/urandom > "$HANDOFF_TMP/big"
+  fi
   for h in $SERVERS; do
     d=$HANDOFF_TMP/www-$h-$$
     mkdir -p "$d"
@@ -229,7 +239,9 @@ web_setup() {
     mkdir -p "$d/static" "$d/api"
     echo "served by $h" > "$d/static/index.html"
     echo "served by $h" > "$d/api/index.html"
-    ln -f "$HANDOFF_TMP/big" "$d/big" 2>/dev/null || cp "$HANDOFF_TMP/big" "$d/big"
+    if [ -n "$big" ]; then
+      ln -f "$HANDOFF_TMP/big" "$d/big" 2>/dev/null || cp "$HANDOFF_TMP/big" "$d/big"
+    fi
     cat > "$d/nginx.conf" <<CONF
 daemon on; pid $d/nginx.pid; error_log $d/error.log; worker_processes 1;
 events { worker_connections 1024; }
@@ -241,10 +253,11 @@ http { access_log $d/access.log; client_body_temp_path $d; proxy_temp_path $d;
                 add_header Set-Cookie "SRV=node$(node_id "$h"); Path=/"; } }
 CONF
     in_ns "$h" nginx -c "$d/nginx.conf" -e "$d/error.log" || die "nginx in $h"
-    in_ns "$h" python3 -S "$here/httpd.py" 0.0.0.0 9000 "$h" >/dev/null 2>&1 &
+    [ -z "$httpd" ] || in_ns "$h" python3 -S "$here/httpd.py" 0.0.0.0 9000 "$h" >/dev/null 2>&1 &
   done
   for h in $SERVERS; do
-    wait_port "$h" 80 && wait_port "$h" 9000 || die "servers in $h"
+    wait_port "$h" 80 || die "nginx in $h"
+    [ -z "$httpd" ] || wait_port "$h" 9000 || die "httpd.py in $h"
   done
   setup_took web_setup "$t0"
 }

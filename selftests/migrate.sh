@@ -10,7 +10,7 @@ ktap_plan 17
 [ -x "${HANDOFF_CLI:-}" ] || die "HANDOFF_CLI not set"
 topo_setup
 module_load || die "insmod"
-web_setup
+web_setup httpd big
 migrate_setup
 weights 0 1 0   # every connection to b1
 

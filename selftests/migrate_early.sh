@@ -12,7 +12,7 @@ ktap_plan 5
 [ -x "${HANDOFF_CLI:-}" ] || die "HANDOFF_CLI not set"
 topo_setup
 module_load || die "insmod"
-web_setup
+web_setup httpd
 migrate_setup
 weights 0 1 0
 in_ns f tc qdisc add dev eth1 root handle 1: prio || die "prio"

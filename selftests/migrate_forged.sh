@@ -17,7 +17,7 @@ ktap_plan 26
 topo_setup
 module_load || die "insmod"
 # Servers on b1 only: every connection of the last check goes there.
-SERVERS=b1 web_setup
+SERVERS=b1 web_setup httpd
 migrate_setup
 
 # x: 10.0.2.9 on the redistribution bridge, like topo_setup's hosts.
