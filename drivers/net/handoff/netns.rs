@@ -190,15 +190,6 @@ impl Shared {
     pub(crate) fn hash<'g>(&'g self, guard: &'g Guard) -> Option<&'g HashRt> {
         self.hash.read(guard)
     }
-
-    /// The consistent-hash table `cfg` needs (its node id, peers and
-    /// services), built: published by the caller once nothing can fail.
-    fn hash_for(cfg: &Config) -> Result<Option<KBox<HashRt>>> {
-        Ok(match HashRt::of(cfg)? {
-            Some(t) => Some(KBox::new(t, GFP_KERNEL)?),
-            None => None,
-        })
-    }
 }
 
 /// What the short timer works on: NEW retransmissions, and connections
@@ -401,7 +392,7 @@ impl HandoffNet {
         let peers = PeerSet::of(cfg)
             .and_then(|p| Ok(KBox::new(p, GFP_KERNEL)?))
             .map_err(NodeError::Other)?;
-        let hash = Shared::hash_for(cfg).map_err(NodeError::Other)?;
+        let hash = HashRt::of(cfg).map_err(NodeError::Other)?;
         let open_tunnel = |local| -> Result<KBox<Tunnel>> {
             let handler = Arc::new(Redistribution, GFP_KERNEL)?;
             // SAFETY: The socket lives in this namespace's state: it is
@@ -454,7 +445,7 @@ impl HandoffNet {
     pub(crate) fn apply(&self, net: &Namespace, cfg: &Config) -> Result {
         self.activate()?;
         let set = ServiceSet::of(cfg)?;
-        let hash = Shared::hash_for(cfg)?;
+        let hash = HashRt::of(cfg)?;
         let mut wanted = KVec::new();
         let all = set.ifindexes(&mut wanted)?;
         {

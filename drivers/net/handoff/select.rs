@@ -165,10 +165,11 @@ pub(crate) struct HashRt {
 }
 
 impl HashRt {
-    /// The table for `cfg`, if a service of it chooses by hash and the node
-    /// has an id (peers know it by it). Process context: the table takes
-    /// 128 KiB and a few milliseconds to build.
-    pub(crate) fn of(cfg: &Config) -> Result<Option<Self>> {
+    /// The table for `cfg` (its node id, peers and services), if a service
+    /// of it chooses by hash and the node has an id (peers know it by it):
+    /// built, for the caller to publish once nothing can fail. Process
+    /// context: the table takes 128 KiB and a few milliseconds to build.
+    pub(crate) fn of(cfg: &Config) -> Result<Option<KBox<Self>>> {
         let me = cfg.node.id;
         // Hash services, and tls-sni ones (resumptions go by hash).
         let hashed = |s: &crate::config::Service| {
@@ -196,11 +197,14 @@ impl HashRt {
         let mut slots = KVVec::from_elem(0u16, maglev::TABLE_SIZE, GFP_KERNEL)?;
         let mut next = KVec::from_elem(0u32, n, GFP_KERNEL)?;
         maglev::build(&nodes, &mut slots, &mut next).map_err(|_| EINVAL)?;
-        Ok(Some(Self {
-            slots,
-            nodes,
-            self_id: me,
-        }))
+        Ok(Some(KBox::new(
+            Self {
+                slots,
+                nodes,
+                self_id: me,
+            },
+            GFP_KERNEL,
+        )?))
     }
 
     fn table(&self) -> HashTable<'_> {
