@@ -38,30 +38,7 @@ check "SNI c.example (no rule): the fallback, local to f ($out)" [ "$(echo $out)
 
 # Resumption: a first connection to c.example (the fallback, f) gets a
 # ticket; 4 connections resuming it all go where its hash says, and resume.
-out=$(in_ns c python3 -S -c '
-import socket, ssl, sys
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-def get(session):
-    raw = socket.create_connection((sys.argv[1], 443), timeout=20)
-    s = ctx.wrap_socket(raw, server_hostname="c.example", session=session)
-    s.sendall(b"GET / HTTP/1.1\r\nHost: c.example\r\nConnection: close\r\n\r\n")
-    data = b""
-    while True:
-        try:
-            chunk = s.recv(65536)
-        except ssl.SSLError:
-            break
-        if not chunk:
-            break
-        data += chunk
-    host = data.split(b"\r\n\r\n", 1)[-1].decode().split()[-1:]
-    return s.session, (host[0] if host else "none"), s.session_reused
-first, host, _ = get(None)
-seen = [get(first)[1:] for _ in range(4)]
-print(host, " ".join(sorted(set(h for h, _ in seen))), sum(r for _, r in seen))
-' "$VIP" 2>&1)
+out=$(in_ns c python3 -S "$here/tls_get.py" "$VIP" c.example --resume 4 2>&1)
 read -r first resumed_on reused <<< "$out"
 check "a session's first connection (no ticket yet): the fallback, f ($out)" [ "$first" = f ]
 check "4 resumptions of its ticket: all to one node ($resumed_on), all resumed ($reused)" \
@@ -71,28 +48,8 @@ check "4 resumptions of its ticket: all to one node ($resumed_on), all resumed (
 # ClientHello at the MSS (veth would carry it whole).
 in_ns c ethtool -K eth0 tso off gso off >/dev/null || die "ethtool"
 held0=$(counter f request_held)
-out=$(in_ns c python3 -S -c '
-import socket, ssl, sys
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
 # Long ALPN names make a ClientHello of about 2 kB (two segments).
-ctx.set_alpn_protocols(["x" * 250 + str(i) for i in range(6)] + ["http/1.1"])
-raw = socket.create_connection((sys.argv[1], 443), timeout=20)
-raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-s = ctx.wrap_socket(raw, server_hostname="a.example")
-s.sendall(b"GET / HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n")
-data = b""
-while True:
-    try:
-        chunk = s.recv(65536)
-    except ssl.SSLError:
-        break
-    if not chunk:
-        break
-    data += chunk
-print(data.split(b"\r\n\r\n", 1)[-1].decode().strip())
-' "$VIP")
+out=$(in_ns c python3 -S "$here/tls_get.py" "$VIP" a.example --pad-alpn)
 check "2 kB ClientHello in two segments, SNI a.example: served by b1 ($out)" [ "$out" = "served by b1" ]
 held=$(( $(counter f request_held) - held0 ))
 check "f held its first segment (request_held +$held)" [ "$held" -ge 1 ]
